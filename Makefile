@@ -1,0 +1,33 @@
+# `make demo` and `make test` create .venv with plain pip the first time; later runs install nothing.
+VENV := .venv
+BIN := $(VENV)/bin
+INSTALLED := $(VENV)/.installed
+
+.PHONY: demo test test-quick data release validate bench
+
+$(INSTALLED): pyproject.toml
+	python3 -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e .
+	touch $(INSTALLED)
+
+demo: $(INSTALLED)
+	$(BIN)/assignkit demo --out demo-out
+
+test: $(INSTALLED)
+	$(BIN)/python -m pytest
+
+test-quick: $(INSTALLED)
+	$(BIN)/python -m pytest -m "not slow"
+
+data: $(INSTALLED)
+	$(BIN)/assignkit data
+
+release: $(INSTALLED)
+	$(BIN)/assignkit release
+
+validate: $(INSTALLED)
+	$(BIN)/assignkit validate
+
+bench: $(INSTALLED)
+	$(BIN)/python benchmarks/grade_vs_nbgrader.py

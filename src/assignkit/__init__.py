@@ -1,0 +1,1 @@
+"""assignkit: autograded PyTorch homework kit."""
