@@ -1,0 +1,253 @@
+"""grades.csv, feedback pages and the class summary, from hand-written result dicts."""
+
+import base64
+import csv
+import re
+import struct
+
+from matplotlib._pylab_helpers import Gcf
+
+from assignkit import report
+
+QIDS = ["q1_yhat", "q3_kink", "q6_ex3"]
+XS = [i / 10 for i in range(-10, 11)]
+SCRIPT_MESSAGE = 'yhat < 0 & <script>alert("x")</script>'
+
+
+def graded_result(student="kim01"):
+    return {
+        "student": student, "homework": "hw2_dnn", "status": "graded", "reason": "",
+        "score": 7.0, "max_score": 10.0, "seconds": 12.34,
+        "questions": [
+            {"id": "q1_yhat", "title": "yhat three ways", "score": 2.0, "max_score": 3.0, "harvested": True},
+            {"id": "q3_kink", "title": "꺾인 곡선 맞추기", "score": 2.5, "max_score": 3.0, "harvested": True},
+            {"id": "q6_ex3", "title": "decision map", "score": 2.5, "max_score": 4.0, "harvested": True},
+        ],
+        "checks": [
+            {"question": "q1_yhat", "name": "test_l1_shape", "points": 1.0, "max": 1.0, "passed": True,
+             "message": ""},
+            {"question": "q1_yhat", "name": "test_yhat_sign", "points": 0.0, "max": 1.0, "passed": False,
+             "message": SCRIPT_MESSAGE},
+            {"question": "q3_kink", "name": "test_fit", "points": 0.0, "max": 0.5, "passed": False,
+             "message": "l2.weight has shape (2, 1); expected (1, 2). 가중치 모양을 확인하세요."},
+        ],
+        "figures": [
+            {"question": "q3_kink", "check": "test_fit", "kind": "curve", "title": "your fit vs underlying",
+             "x": XS, "series": {"underlying": [x * x for x in XS], "your fit": [abs(x) for x in XS]},
+             "scatter": [XS, [x * x + 0.1 for x in XS]]},
+            {"question": "q6_ex3", "check": "test_map", "kind": "heatmap", "title": "decision map",
+             "x1": [0.0, 1.0, 2.0], "x2": [0.0, 1.0], "z": [[0.1, 0.2, 0.3], [0.7, 0.8, None]]},
+        ],
+        "fingerprint": "FINGERPRINT-abc123",
+    }
+
+
+def timeout_result(student="park02"):
+    return {
+        "student": student, "homework": "hw2_dnn", "status": "timeout",
+        "reason": "cell 14 (grade_id q3_kink_answer) ran past 60 s; questions from q3_kink on score 0",
+        "score": 2.5, "max_score": 10.0, "seconds": 61.06,
+        "questions": [
+            {"id": "q1_yhat", "title": "yhat three ways", "score": 2.5, "max_score": 3.0, "harvested": True},
+            {"id": "q3_kink", "title": "kink", "score": 0.0, "max_score": 3.0, "harvested": False},
+        ],
+        "checks": [], "figures": [], "fingerprint": "",
+    }
+
+
+def not_gradable_result(student="choi03"):
+    return {"student": student, "homework": "hw2_dnn", "status": "not_gradable",
+            "reason": "not a notebook: the file is empty", "score": 0.0, "max_score": 10.0, "seconds": 0.0,
+            "questions": [], "checks": [], "figures": [], "fingerprint": ""}
+
+
+def png_images(page):
+    """Decoded PNGs embedded in a page."""
+    return [base64.b64decode(b) for b in re.findall(r'<img src="data:image/png;base64,([A-Za-z0-9+/=]+)"', page)]
+
+
+def png_size(png):
+    assert png[:8] == b"\x89PNG\r\n\x1a\n"
+    return struct.unpack(">II", png[16:24])
+
+
+# ---------------------------------------------------------------- grades.csv
+
+
+def test_grades_csv_exact_header_and_rows(tmp_path):
+    path = tmp_path / "out" / "grades.csv"
+    report.write_grades_csv([timeout_result(), not_gradable_result(), graded_result()], QIDS, path)
+    assert path.read_text(encoding="utf-8") == (
+        "student,status,score,max_score,q1_yhat,q3_kink,q6_ex3,seconds\n"
+        "choi03,not_gradable,0,10,0,0,0,0.0\n"
+        "kim01,graded,7,10,2,2.5,2.5,12.3\n"
+        "park02,timeout,2.5,10,2.5,0,0,61.1\n"
+    )
+
+
+def test_grades_csv_quotes_awkward_ids_and_parses_back(tmp_path):
+    awkward = 'lee, "jay"\n2'
+    results = [graded_result(awkward), graded_result("김민수"), timeout_result("=cmd")]
+    results[0]["score"] = 2 / 3
+    path = tmp_path / "grades.csv"
+    report.write_grades_csv(results, QIDS, path)
+    with path.open(encoding="utf-8", newline="") as f:
+        rows = list(csv.reader(f))
+    assert rows[0] == ["student", "status", "score", "max_score", *QIDS, "seconds"]
+    assert [r[0] for r in rows[1:]] == sorted(["=cmd", awkward, "김민수"])
+    by_student = {r[0]: r for r in rows[1:]}
+    assert by_student[awkward][2] == "0.67"
+    assert by_student["김민수"][2:] == ["7", "10", "2", "2.5", "2.5", "12.3"]
+    assert all(len(r) == 8 for r in rows)
+
+
+def test_number_formatting():
+    assert [report.format_number(v) for v in (7.0, 7.5, 0.1 + 0.2, -0.0, 1e-9, None, float("nan"))] == [
+        "7", "7.5", "0.3", "0", "0", "", ""]
+    assert [report.format_seconds(v) for v in (12.34, 0, 59.96, None)] == ["12.3", "0.0", "60.0", ""]
+
+
+# ---------------------------------------------------------------- feedback
+
+
+def test_feedback_shows_scores_and_escaped_failure_messages():
+    page = report.render_feedback(graded_result())
+    assert '<meta charset="utf-8">' in page
+    assert "Score: <b" in page and ">7</b> / 10" in page
+    assert "kim01" in page and "hw2_dnn" in page
+    assert "&lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt;" in page
+    assert "yhat &lt; 0 &amp; " in page
+    assert "<script" not in page
+    assert "l2.weight has shape (2, 1); expected (1, 2). 가중치 모양을 확인하세요." in page
+    assert "꺾인 곡선 맞추기" in page
+    assert "test_l1_shape" in page  # passed checks are listed by name
+    assert "2 / 3" in page and "2.5 / 4" in page
+
+
+def test_feedback_embeds_a_curve_and_a_heatmap():
+    page = report.render_feedback(graded_result())
+    images = png_images(page)
+    assert len(images) == 2
+    assert all(png_size(png) == (540, 315) for png in images)
+    assert all(len(png) < 100_000 for png in images)
+    assert "your fit vs underlying" in page and "decision map" in page
+    assert Gcf.get_num_fig_managers() == 0
+
+
+def test_feedback_shows_only_names_and_messages_of_checks():
+    result = graded_result()
+    result["checks"] = [{
+        "question": "q1_yhat", "name": "test_yhat_close", "points": 0.0, "max": 2.0, "passed": False,
+        "message": "yhat1 differs from l1(x) by 0.3 at x = 0.5",
+        # Anything beyond the contract's fields must never reach the student.
+        "source": "def test_yhat_close(sub): assert torch.allclose(yhat, ref, atol=HIDDEN_TOL)",
+        "longrepr": "E   AssertionError: HIDDEN_TOL = 1e-4",
+    }]
+    result["figures"] = []
+    page = report.render_feedback(result)
+    assert "yhat1 differs from l1(x) by 0.3 at x = 0.5" in page
+    for leaked in ("HIDDEN_TOL", "allclose", "def test_", "assert", "AssertionError", "FINGERPRINT"):
+        assert leaked not in page
+
+
+def test_timeout_is_explained_in_plain_words():
+    page = report.render_feedback(timeout_result())
+    assert "Time limit reached" in page
+    assert "cell 14 (grade_id q3_kink_answer) ran past 60 s" in page
+    assert "Scored 0 because the run stopped before them: kink." in page
+    assert "Not checked: the run stopped before this question." in page
+
+
+def test_not_gradable_without_questions_renders(tmp_path):
+    path = tmp_path / "feedback" / "choi03.html"
+    report.write_feedback(not_gradable_result(), path)
+    page = path.read_text(encoding="utf-8")
+    assert "Not gradable" in page and "not a notebook: the file is empty" in page
+    assert ">0</b> / 10" in page
+    assert "<section" not in page and page.rstrip().endswith("</html>")
+
+
+def test_minimal_result_renders():
+    page = report.render_feedback({"student": "x", "status": "not_gradable"})
+    assert "Not gradable" in page
+
+
+def test_a_bad_figure_does_not_cost_the_page():
+    result = graded_result()
+    result["figures"] += [
+        {"question": "q3_kink", "kind": "curve", "title": "broken", "x": [1, 2], "series": {"fit": [1, 2, 3]}},
+        {"question": "q6_ex3", "kind": "heatmap", "title": "bad z", "x1": [0, 1], "x2": [0], "z": [1, 2]},
+        {"question": "q6_ex3", "kind": "surface", "title": "unknown kind"},
+    ]
+    page = report.render_feedback(result)
+    assert len(png_images(page)) == 2
+    assert page.count("(picture could not be drawn)") == 3
+
+
+def test_student_and_figure_text_are_escaped():
+    result = graded_result('<img src=x onerror="alert(1)">')
+    result["homework"] = "<b>hw</b>"
+    result["figures"][0]["title"] = "<i>t</i>"
+    result["figures"][0]["series"] = {"<u>정답</u>": XS, "fit": XS}
+    page = report.render_feedback(result)
+    assert "<img src=x" not in page and "<b>hw</b>" not in page
+    assert "<i>t</i>" not in page and "<u>" not in page
+    assert "&lt;img src=x onerror=&quot;alert(1)&quot;&gt;" in page
+
+
+def test_korean_series_names_get_an_html_legend_without_a_hangul_font(monkeypatch):
+    monkeypatch.setattr(report, "_has_cjk_font", lambda: False)
+    result = graded_result()
+    result["figures"][0]["series"] = {"정답 곡선": XS, "your fit": XS}
+    page = report.render_feedback(result)
+    legend = re.search(r'<div class="legend">(.*?)</div>', page).group(1)
+    assert "정답 곡선</span>" in legend and "your fit</span>" in legend and "data</span>" in legend
+    assert len(png_images(page)) == 2
+
+
+def test_ascii_series_names_stay_in_the_picture():
+    assert '<div class="legend">' not in report.render_feedback(graded_result())
+
+
+# ---------------------------------------------------------------- summary
+
+
+def test_summary_has_status_counts_histogram_and_links(tmp_path):
+    awkward = 'lee, "jay" & 김'
+    results = [graded_result(), graded_result(awkward), timeout_result(), not_gradable_result()]
+    path = tmp_path / "summary.html"
+    report.write_summary(results, QIDS, path)
+    page = path.read_text(encoding="utf-8")
+    for status, count in [("graded", 2), ("timeout", 1), ("kernel_died", 0), ("memory_exceeded", 0),
+                          ("not_gradable", 1)]:
+        assert f"<td>{status}</td><td class=n>{count}</td>" in page
+    images = png_images(page)
+    assert len(images) == 1 and png_size(images[0]) == (540, 315)
+    for student in ("kim01", "park02", "choi03"):
+        assert f'<a href="feedback/{student}.html">{student}</a>' in page
+    assert report.feedback_href(awkward) == "feedback/lee%2C%20%22jay%22%20%26%20%EA%B9%80.html"
+    assert f'<a href="{report.feedback_href(awkward)}">lee, &quot;jay&quot; &amp; 김</a>' in page
+    assert Gcf.get_num_fig_managers() == 0
+
+
+def test_summary_question_stats_and_slowest():
+    results = [graded_result("a"), timeout_result("b"), not_gradable_result("c")]
+    page = report.render_summary(results, QIDS)
+    # q1_yhat: scores 2, 2.5, 0 of 3 -> mean 1.5; no full marks; 1 of 2 checks passed.
+    assert "<td>q1_yhat</td><td>yhat three ways</td><td class=n>3</td><td class=n>1.5</td>" in page
+    assert "<td class=n>0%</td><td class=n>50%</td>" in page
+    slowest = page.split("<h2>Slowest 10</h2>")[1].split("</table>")[0]
+    assert re.findall(r"<tr><td>(\w+)</td>", slowest) == ["b", "a", "c"]
+    assert "<td>b</td><td class=n>61.1</td><td>timeout</td>" in slowest
+
+
+def test_summary_of_no_results_renders():
+    page = report.render_summary([], QIDS)
+    assert "<td><b>total</b></td><td class=n><b>0</b></td>" in page
+    assert len(png_images(page)) == 1
+
+
+def test_batch_of_pages_leaves_no_figures():
+    for i in range(3):
+        report.render_feedback(graded_result(f"s{i}"))
+    assert Gcf.get_num_fig_managers() == 0
