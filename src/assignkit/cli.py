@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sys
 from pathlib import Path
 
@@ -55,3 +56,81 @@ def release_command(homeworks: tuple[str, ...], course_root: Path | None) -> Non
     except ReleaseError as error:
         click.echo(f"error: {error}", err=True)
         sys.exit(1)
+
+
+def _limits(timeout: float, notebook_timeout: float, memory: int):
+    from assignkit.execute import Limits
+
+    return Limits(cell_seconds=timeout, notebook_seconds=notebook_timeout, memory_mb=memory)
+
+
+def limit_options(command):
+    command = click.option("--memory", default=2048, show_default=True, help="Memory limit per submission, MB.")(command)
+    command = click.option("--notebook-timeout", default=900.0, show_default=True,
+                           help="Seconds a whole notebook may run.")(command)
+    command = click.option("--timeout", default=120.0, show_default=True, help="Seconds one cell may run.")(command)
+    return click.option("--jobs", default=os.cpu_count() or 1, show_default=True,
+                        help="Submissions graded at once.")(command)
+
+
+@main.command()
+@click.argument("homework")
+@click.argument("submissions", nargs=-1, required=True, type=click.Path(exists=True, path_type=Path))
+@click.option("--out", "out_dir", required=True, type=click.Path(file_okay=False, path_type=Path),
+              help="Folder for grades.csv, results/, feedback/, executed/ and summary.html.")
+@click.option("--force", is_flag=True, help="Regrade submissions already graded with the same notebook and checks.")
+@limit_options
+@course_option
+def grade(homework: str, submissions: tuple[Path, ...], out_dir: Path, force: bool, jobs: int, timeout: float,
+          notebook_timeout: float, memory: int, course_root: Path | None) -> None:
+    """Grade SUBMISSIONS (.ipynb files, folders, nbgrader submitted/ trees or .zip files) of HOMEWORK."""
+    from tqdm import tqdm
+
+    from assignkit.grade import grade_batch
+    from assignkit.submissions import SubmissionError
+
+    course = _course(course_root)
+    try:
+        course.require([homework])
+        with tqdm(unit="submission", dynamic_ncols=True) as bar:
+            def progress(done: int, total: int) -> None:
+                bar.total = total
+                bar.n = done
+                bar.refresh()
+
+            results = grade_batch(course, homework, list(submissions), out_dir, jobs=jobs, force=force,
+                                  limits=_limits(timeout, notebook_timeout, memory), on_progress=progress,
+                                  on_note=lambda note: tqdm.write(note, file=sys.stderr))
+    except (UnknownHomework, SubmissionError) as error:
+        raise click.UsageError(str(error)) from None
+    counts: dict[str, int] = {}
+    for result in results:
+        counts[result["status"]] = counts.get(result["status"], 0) + 1
+    click.echo(f"{len(results)} submissions: " + ", ".join(f"{n} {s}" for s, n in sorted(counts.items())))
+    click.echo(f"grades: {out_dir / 'grades.csv'}   summary: {out_dir / 'summary.html'}")
+
+
+@main.command(name="validate")
+@click.argument("homeworks", nargs=-1)
+@limit_options
+@course_option
+def validate_command(homeworks: tuple[str, ...], jobs: int, timeout: float, notebook_timeout: float, memory: int,
+                     course_root: Path | None) -> None:
+    """Check that each homework's solution scores full marks, its blank release 0, and release/ is current."""
+    from assignkit.validate import validate
+
+    course = _course(course_root)
+    try:
+        names = course.require(list(homeworks))
+    except UnknownHomework as error:
+        raise click.UsageError(str(error)) from None
+    failed = False
+    for name in names:
+        result = validate(course, name, _limits(timeout, notebook_timeout, memory), jobs=min(jobs, 2))
+        click.echo(f"{name}: solution {result.solution['score']:g}/{result.solution['max_score']:g}, "
+                   f"blank {result.blank['score']:g} ({result.blank['status']}), "
+                   f"release {'current' if not result.stale else 'STALE'}")
+        for problem in result.problems:
+            click.echo(f"  problem: {problem}", err=True)
+        failed = failed or not result.ok
+    sys.exit(1 if failed else 0)

@@ -1,0 +1,304 @@
+"""The hidden checks: a pytest plugin with the fixtures of docs/checks.md, run in the grader's process on the
+artifacts harvested from one submission. The student's process is gone by then; nothing of theirs runs here."""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import json
+import math
+import os
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Sequence
+
+import pytest
+import torch
+
+LAYERS = {"Linear": torch.nn.Linear, "ReLU": torch.nn.ReLU, "Sigmoid": torch.nn.Sigmoid,
+          "Tanh": torch.nn.Tanh, "Identity": torch.nn.Identity}
+MAX_FIGURE_POINTS = 400
+
+
+class MissingArtifact(AssertionError):
+    """An artifact a check needs is missing, could not be harvested, or is of the wrong kind."""
+
+
+class ChecksError(RuntimeError):
+    """The hidden checks themselves are broken (an instructor's error, not a student's)."""
+
+
+@dataclass
+class Call:
+    output: Any
+    error: str | None
+
+
+class HarvestedQuestion:
+    """What one question of one submission left behind, with typed accessors for the checks."""
+
+    def __init__(self, folder: Path, question: str, not_run_reason: str):
+        self.folder = folder
+        self.question = question
+        self.not_run_reason = not_run_reason
+        manifest = folder / "manifest.json"
+        self.manifest = json.loads(manifest.read_text()) if manifest.is_file() else None
+
+    def _entry(self, name: str) -> dict:
+        if self.manifest is None:
+            raise MissingArtifact(self.not_run_reason or f"question {self.question} left nothing to grade")
+        entry = self.manifest.get(name)
+        if entry is None:
+            raise MissingArtifact(f"{name} was not collected for question {self.question}")
+        if not entry.get("ok"):
+            raise MissingArtifact(f"{name} could not be graded: {entry.get('error')}")
+        return entry
+
+    def _payload(self, name: str, kind: str) -> dict:
+        entry = self._entry(name)
+        if entry["kind"] != kind:
+            raise MissingArtifact(f"{name} was collected as a {entry['kind']}, not a {kind}")
+        try:
+            return torch.load(self.folder / f"{name}.pt", weights_only=True, map_location="cpu")
+        except Exception as error:  # a file a student's process wrote: any failure means "unreadable"
+            raise MissingArtifact(f"{name} could not be read back ({type(error).__name__})") from None
+
+    def value(self, name: str) -> Any:
+        return self._payload(name, "value")["value"]
+
+    def tensor(self, name: str, shape: tuple[int, ...] | None = None) -> torch.Tensor:
+        value = self.value(name)
+        if not isinstance(value, torch.Tensor):
+            raise MissingArtifact(f"{name} should be a torch tensor; it is {self.describe(name)}")
+        if shape is not None and tuple(value.shape) != tuple(shape):
+            raise MissingArtifact(f"{name} has shape {tuple(value.shape)}; expected {tuple(shape)}")
+        return value
+
+    def number(self, name: str) -> float:
+        value = self.value(name)
+        if isinstance(value, torch.Tensor) and value.numel() == 1:
+            value = value.item()
+        if type(value) not in (int, float) or not math.isfinite(value):
+            raise MissingArtifact(f"{name} should be a finite number; it is {self.describe(name)}")
+        return float(value)
+
+    def text(self, name: str) -> str:
+        value = self.value(name)
+        if not isinstance(value, str):
+            raise MissingArtifact(f"{name} should be a string; it is {self.describe(name)}")
+        return value
+
+    def floats(self, name: str) -> list[float]:
+        value = self.value(name)
+        try:
+            return [float(v) for v in (value.flatten().tolist() if isinstance(value, torch.Tensor) else value)]
+        except (TypeError, ValueError):
+            raise MissingArtifact(f"{name} should be a list of numbers; it is {self.describe(name)}") from None
+
+    def calls(self, name: str) -> list[Call]:
+        return [Call(c["output"], c["error"]) for c in self._payload(name, "function")["calls"]]
+
+    def module(self, name: str) -> torch.nn.Module:
+        entry = self._entry(name)
+        if entry["kind"] != "module":
+            raise MissingArtifact(f"{name} was collected as a {entry['kind']}, not a network")
+        layers = [_rebuild_layer(name, layer) for layer in entry["layers"]]
+        net = torch.nn.Sequential(*layers) if entry["sequential"] else layers[0]
+        try:
+            net.load_state_dict(self._payload(name, "module")["state_dict"])
+        except RuntimeError as error:
+            raise MissingArtifact(f"the weights of {name} do not fit its layers: {str(error)[:300]}") from None
+        return net.eval()
+
+    def describe(self, name: str) -> str:
+        entry = self._entry(name)
+        if entry["kind"] == "module":
+            return "a network " + " → ".join(_layer_text(layer) for layer in entry["layers"])
+        return entry.get("summary", entry["kind"])
+
+
+def _rebuild_layer(name: str, layer: dict) -> torch.nn.Module:
+    kind = layer["type"]
+    if kind not in LAYERS or not layer["module"].startswith("torch.nn"):
+        allowed = ", ".join(LAYERS)
+        raise MissingArtifact(f"{name} contains a {kind} layer; only torch.nn {allowed} layers can be graded")
+    if kind == "Linear":
+        return torch.nn.Linear(layer["in_features"], layer["out_features"], bias=layer["bias"])
+    return LAYERS[kind]()
+
+
+def _layer_text(layer: dict) -> str:
+    if layer["type"] == "Linear":
+        return f"Linear({layer['in_features']}, {layer['out_features']})"
+    return layer["type"]
+
+
+@dataclass
+class CheckResult:
+    question: str
+    name: str
+    points: float
+    passed: bool
+    message: str
+
+    def as_dict(self) -> dict:
+        return {"question": self.question, "name": self.name, "points": self.points if self.passed else 0.0,
+                "max": self.points, "passed": self.passed, "message": self.message}
+
+
+class Feedback:
+    """Pictures a check attaches to the student's feedback page."""
+
+    def __init__(self, question: str, check: str, figures: list[dict]):
+        self.question, self.check, self.figures = question, check, figures
+
+    def curve(self, title: str, x: Sequence[float], series: dict[str, Sequence[float]],
+              scatter: tuple[Sequence[float], Sequence[float]] | None = None) -> None:
+        keep = _thin(len(_floats(x)))
+        self.figures.append({"question": self.question, "check": self.check, "kind": "curve", "title": title,
+                             "x": _pick(x, keep), "series": {k: _pick(v, keep) for k, v in series.items()},
+                             "scatter": [_pick(s, _thin(len(_floats(scatter[0])))) for s in scatter] if scatter else None})
+
+    def heatmap(self, title: str, x1: Sequence[float], x2: Sequence[float], z: Sequence[Sequence[float]]) -> None:
+        rows = [_floats(row) for row in (z.tolist() if isinstance(z, torch.Tensor) else z)]
+        self.figures.append({"question": self.question, "check": self.check, "kind": "heatmap", "title": title,
+                             "x1": _floats(x1), "x2": _floats(x2), "z": rows})
+
+
+def _floats(values: Any) -> list[float]:
+    if isinstance(values, torch.Tensor):
+        values = values.detach().flatten().tolist()
+    elif hasattr(values, "tolist"):
+        values = values.tolist()
+    return [round(float(v), 6) for v in values]
+
+
+def _thin(n: int) -> list[int]:
+    step = max(1, math.ceil(n / MAX_FIGURE_POINTS))
+    return list(range(0, n, step))
+
+
+def _pick(values: Any, keep: list[int]) -> list[float]:
+    floats = _floats(values)
+    return [floats[i] for i in keep if i < len(floats)]
+
+
+@dataclass
+class CheckPlugin:
+    """Registered with pytest.main for one submission; collects one CheckResult per check."""
+
+    artifacts_dir: Path
+    hidden_dir: Path
+    release_dir: Path
+    not_run: dict[str, str]
+    results: list[CheckResult] = field(default_factory=list)
+    figures: list[dict] = field(default_factory=list)
+    unmarked: list[str] = field(default_factory=list)
+
+    def pytest_configure(self, config: pytest.Config) -> None:
+        config.addinivalue_line("markers", "check(question, points): a hidden check worth points for a question")
+
+    def pytest_collection_modifyitems(self, items: list[pytest.Item]) -> None:
+        self.unmarked = [item.nodeid for item in items if item.get_closest_marker("check") is None]
+
+    @pytest.fixture
+    def sub(self, request: pytest.FixtureRequest) -> HarvestedQuestion:
+        question = _question_of(request.node)
+        return HarvestedQuestion(self.artifacts_dir / question, question, self.not_run.get(question, ""))
+
+    @pytest.fixture(name="hidden_dir")
+    def hidden_dir_fixture(self) -> Path:
+        return self.hidden_dir
+
+    @pytest.fixture(name="release_dir")
+    def release_dir_fixture(self) -> Path:
+        return self.release_dir
+
+    @pytest.fixture
+    def feedback(self, request: pytest.FixtureRequest) -> Feedback:
+        return Feedback(_question_of(request.node), request.node.name, self.figures)
+
+    @pytest.hookimpl(hookwrapper=True)
+    def pytest_runtest_makereport(self, item: pytest.Item, call: pytest.CallInfo):
+        yield
+        if call.when == "call" or (call.when == "setup" and call.excinfo is not None):
+            marker = item.get_closest_marker("check")
+            if marker is not None:
+                self.results.append(CheckResult(_question_of(item), item.name, float(marker.kwargs.get("points", 1)),
+                                                call.excinfo is None, _message(call.excinfo)))
+
+
+def _question_of(item: pytest.Item) -> str:
+    marker = item.get_closest_marker("check")
+    if marker is None or not marker.args:
+        raise ChecksError(f"{item.nodeid} has no @pytest.mark.check(question, points=...)")
+    return marker.args[0]
+
+
+def _message(excinfo: pytest.ExceptionInfo | None) -> str:
+    if excinfo is None:
+        return ""
+    error = excinfo.value
+    if isinstance(error, AssertionError):
+        return str(error) or "this check failed"
+    return f"this check could not evaluate your answer ({type(error).__name__}: {str(error)[:300]})"
+
+
+@contextlib.contextmanager
+def _no_assertion_rewriting():
+    """Take out the import hook of a pytest run that calls us (the kit's own tests): rewritten asserts would
+    put the check's source text into the message a student sees."""
+    hooks = [hook for hook in sys.meta_path if type(hook).__name__ == "AssertionRewritingHook"]
+    for hook in hooks:
+        sys.meta_path.remove(hook)
+    try:
+        yield
+    finally:
+        sys.meta_path[:0] = hooks
+
+
+def run_checks(autograder_folder: Path, release_folder: Path, artifacts_dir: Path,
+               not_run: dict[str, str]) -> tuple[list[CheckResult], list[dict]]:
+    """Run every hidden check of a homework on one submission's artifacts."""
+    plugin = CheckPlugin(artifacts_dir, autograder_folder, release_folder, not_run)
+    args = [str(autograder_folder), "-q", "-p", "no:cacheprovider", "--assert=plain", "-c", os.devnull, "--import-mode=importlib",
+            "--rootdir", str(autograder_folder.parent), "-W", "ignore"]
+    with contextlib.redirect_stdout(io.StringIO()) as output, _no_assertion_rewriting():
+        exit_code = pytest.main(args, plugins=[plugin])
+    if plugin.unmarked:
+        raise ChecksError(f"checks without @pytest.mark.check: {', '.join(plugin.unmarked)}")
+    if exit_code not in (pytest.ExitCode.OK, pytest.ExitCode.TESTS_FAILED):
+        raise ChecksError(f"the hidden checks in {autograder_folder} did not run ({exit_code!r}):\n{output.getvalue()[-3000:]}")
+    return plugin.results, plugin.figures
+
+
+@dataclass
+class _PointsCollector:
+    points: dict[str, float] = field(default_factory=dict)
+    unmarked: list[str] = field(default_factory=list)
+
+    def pytest_configure(self, config: pytest.Config) -> None:
+        config.addinivalue_line("markers", "check(question, points): a hidden check worth points for a question")
+
+    def pytest_collection_modifyitems(self, items: list[pytest.Item]) -> None:
+        for item in items:
+            marker = item.get_closest_marker("check")
+            if marker is None or not marker.args:
+                self.unmarked.append(item.nodeid)
+                continue
+            question = marker.args[0]
+            self.points[question] = self.points.get(question, 0.0) + float(marker.kwargs.get("points", 1))
+
+
+def question_points(autograder_folder: Path) -> dict[str, float]:
+    """The points each question's checks are worth, read from their markers without running them."""
+    collector = _PointsCollector()
+    args = [str(autograder_folder), "-q", "--collect-only", "-p", "no:cacheprovider", "-c", os.devnull, "--import-mode=importlib",
+            "--rootdir", str(autograder_folder.parent)]
+    with contextlib.redirect_stdout(io.StringIO()) as output:
+        exit_code = pytest.main(args, plugins=[collector])
+    if exit_code != pytest.ExitCode.OK or collector.unmarked:
+        raise ChecksError(f"the hidden checks in {autograder_folder} cannot be collected "
+                          f"(unmarked: {collector.unmarked}):\n{output.getvalue()[-3000:]}")
+    return collector.points

@@ -1,0 +1,226 @@
+"""Run one prepared notebook in a sandboxed kernel, harvesting each question's artifacts as it finishes.
+
+`Executor` is the whole interface the grader uses; `KernelExecutor` implements it with nbclient and a fresh
+Jupyter kernel per submission. A pre-warmed interpreter can replace it behind the same `run`.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Protocol
+
+import nbformat
+from jupyter_client.manager import AsyncKernelManager
+from nbclient import NotebookClient
+from nbclient.exceptions import CellTimeoutError, DeadKernelError
+
+from assignkit.harvest import Question, copy_inputs, harvest_source, take_out
+
+MEMORY_ERRORS = ("MemoryError", "OutOfMemoryError")
+MEMORY_MESSAGES = ("can't allocate memory", "cannot allocate memory", "std::bad_alloc")
+
+
+@dataclass(frozen=True)
+class Limits:
+    cell_seconds: float = 120.0
+    notebook_seconds: float = 900.0
+    memory_mb: int = 2048
+    output_bytes: int = 2_000_000
+    file_mb: int = 200
+
+
+@dataclass(frozen=True)
+class Isolation:
+    """How far a kernel is shut off. `uid` None means no separate user, network or hidden folders (not root)."""
+
+    uid: int | None
+    hidden: tuple[Path, ...] = ()
+
+    @staticmethod
+    def available() -> bool:
+        return sys.platform == "linux" and os.geteuid() == 0 and shutil.which("unshare") is not None
+
+
+@dataclass
+class Execution:
+    status: str  # graded, timeout, kernel_died, memory_exceeded
+    reason: str = ""
+    harvested: list[str] = field(default_factory=list)
+    seconds: float = 0.0
+    notebook: nbformat.NotebookNode | None = None  # as executed, without the harvest cells
+
+
+@dataclass(frozen=True)
+class Job:
+    notebook: nbformat.NotebookNode
+    questions: list[Question]
+    release_folder: Path  # its data files are copied into the sandbox
+    autograder_folder: Path  # hidden inputs of function artifacts come from here
+    workdir: Path  # the sandbox folder: the kernel's cwd and home
+    artifacts_dir: Path  # outside the sandbox: artifacts land in <artifacts_dir>/<question id>/
+
+
+class Executor(Protocol):
+    def run(self, job: Job) -> Execution: ...
+
+
+class SandboxKernelManager(AsyncKernelManager):
+    """A kernel manager whose kernel command starts behind the jail."""
+
+    jail_prefix: list[str] = []
+
+    def format_kernel_cmd(self, extra_arguments: list[str] | None = None) -> list[str]:
+        return self.jail_prefix + super().format_kernel_cmd(extra_arguments)
+
+
+class CappedClient(NotebookClient):
+    """nbclient's client, keeping at most `output_cap` bytes of a notebook's outputs."""
+
+    output_cap: int = 2_000_000
+    output_seen: int = 0
+
+    def output(self, outs, msg, display_id, cell_index):
+        self.output_seen += len(str(msg.get("content", "")))
+        if self.output_seen > self.output_cap:
+            return None
+        return super().output(outs, msg, display_id, cell_index)
+
+
+@dataclass
+class KernelExecutor:
+    limits: Limits
+    isolation: Isolation
+
+    def run(self, job: Job) -> Execution:
+        started = time.monotonic()
+        _prepare_workdir(job, self.isolation)
+        cells = _cells_with_harvests(job)
+        client = self._client(job, cells)
+        execution = Execution("graded")
+        try:
+            with client.setup_kernel(cwd=str(job.workdir), env=_kernel_env(job.workdir),
+                                     stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL):
+                self._run_cells(client, job, cells, execution, started)
+        except DeadKernelError:
+            execution.status, execution.reason = "kernel_died", "the kernel died while starting or stopping"
+        execution.seconds = time.monotonic() - started
+        execution.notebook = nbformat.v4.new_notebook(
+            cells=[c for c in client.nb.cells if "assignkit_harvest" not in c.metadata], metadata=job.notebook.metadata)
+        return execution
+
+    def _client(self, job: Job, cells: list[nbformat.NotebookNode]) -> CappedClient:
+        km = SandboxKernelManager(kernel_name="python3", transport="ipc", ip=str(job.workdir / ".kernel"))
+        km.connection_file = str(job.workdir / ".kernel.json")
+        km.jail_prefix = _jail_prefix(job, self.limits, self.isolation)
+        notebook = nbformat.v4.new_notebook(cells=cells, metadata=job.notebook.metadata)
+        client = CappedClient(notebook, km=km, allow_errors=True, timeout=int(self.limits.cell_seconds),
+                              startup_timeout=60, record_timing=False, shutdown_kernel="immediate")
+        client.output_cap = self.limits.output_bytes
+        return client
+
+    def _run_cells(self, client: CappedClient, job: Job, cells: list, execution: Execution, started: float) -> None:
+        for index, cell in enumerate(cells):
+            if cell.cell_type != "code":
+                continue
+            remaining = self.limits.notebook_seconds - (time.monotonic() - started)
+            client.timeout = max(1, int(min(self.limits.cell_seconds, remaining)))
+            question = cell.metadata.get("assignkit_harvest")
+            if question:
+                copy_inputs(_question(job, question), job.autograder_folder, job.workdir / ".inputs")
+            try:
+                client.execute_cell(cell, index)
+            except CellTimeoutError:
+                execution.status = "timeout"
+                execution.reason = f"{_where(cell, index)} was still running after {client.timeout} s"
+                return
+            except DeadKernelError:
+                execution.status, execution.reason = "kernel_died", f"the kernel died in {_where(cell, index)}"
+                return
+            if _ran_out_of_memory(cell):
+                execution.status = "memory_exceeded"
+                execution.reason = f"{_where(cell, index)} used more than {self.limits.memory_mb} MB"
+                return
+            if question:
+                take_out(job.workdir / ".harvest" / question, job.artifacts_dir / question)
+                execution.harvested.append(question)
+
+
+def _question(job: Job, question_id: str) -> Question:
+    return next(q for q in job.questions if q.id == question_id)
+
+
+def _where(cell: nbformat.NotebookNode, index: int) -> str:
+    if cell.metadata.get("assignkit_harvest"):
+        return f"collecting the answers of {cell.metadata['assignkit_harvest']}"
+    grade_id = cell.metadata.get("nbgrader", {}).get("grade_id")
+    return f"cell {index}" + (f" ({grade_id})" if grade_id else "")
+
+
+def _ran_out_of_memory(cell: nbformat.NotebookNode) -> bool:
+    for output in cell.get("outputs", []):
+        if output.get("output_type") == "error":
+            text = f"{output.get('ename', '')}: {output.get('evalue', '')}"
+            if output.get("ename") in MEMORY_ERRORS or any(m in text for m in MEMORY_MESSAGES):
+                return True
+    return False
+
+
+def _cells_with_harvests(job: Job) -> list[nbformat.NotebookNode]:
+    """The notebook's cells with one harvest cell after each question's `after` cell (at the end if it is gone)."""
+    after: dict[str, list[Question]] = {}
+    for question in job.questions:
+        after.setdefault(question.after, []).append(question)
+    cells, placed = [], set()
+    for cell in job.notebook.cells:
+        cells.append(cell)
+        for question in after.get(cell.metadata.get("nbgrader", {}).get("grade_id"), []):
+            cells.append(_harvest_cell(job, question))
+            placed.add(question.id)
+    cells += [_harvest_cell(job, q) for q in job.questions if q.id not in placed]
+    return cells
+
+
+def _harvest_cell(job: Job, question: Question) -> nbformat.NotebookNode:
+    source = harvest_source(question, str(job.workdir / ".harvest" / question.id), str(job.workdir / ".inputs"))
+    return nbformat.v4.new_code_cell(source, metadata={"assignkit_harvest": question.id})
+
+
+def _prepare_workdir(job: Job, isolation: Isolation) -> None:
+    job.workdir.mkdir(parents=True)
+    for path in job.release_folder.iterdir():
+        if path.is_file() and path.suffix != ".ipynb":
+            shutil.copy(path, job.workdir / path.name)
+    for sub in (".harvest", ".inputs", ".home", ".tmp"):
+        (job.workdir / sub).mkdir()
+    if isolation.uid is not None:
+        for path in [job.workdir, *job.workdir.rglob("*")]:
+            os.chown(path, isolation.uid, isolation.uid)
+        job.workdir.chmod(0o700)
+
+
+def _kernel_env(workdir: Path) -> dict[str, str]:
+    home = str(workdir / ".home")
+    return {
+        "PATH": os.pathsep.join([str(Path(sys.executable).parent), "/usr/bin", "/bin"]),
+        "HOME": home, "IPYTHONDIR": f"{home}/.ipython", "MPLCONFIGDIR": f"{home}/.matplotlib",
+        "JUPYTER_RUNTIME_DIR": f"{home}/.jupyter", "TMPDIR": str(workdir / ".tmp"),
+        "LANG": "C.UTF-8", "PYTHONDONTWRITEBYTECODE": "1", "MALLOC_ARENA_MAX": "2",
+        "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1", "ASSIGNKIT_GRADING": "1",
+    }
+
+
+def _jail_prefix(job: Job, limits: Limits, isolation: Isolation) -> list[str]:
+    jail = [sys.executable, "-m", "assignkit.jail", "--memory", str(limits.memory_mb * 2**20),
+            "--file-size", str(limits.file_mb * 2**20)]
+    if isolation.uid is None:
+        return jail + ["--"]
+    keep = [job.workdir, Path(sys.prefix), Path(sys.base_prefix)]
+    options = ["--uid", str(isolation.uid), "--give", str(job.workdir / ".kernel.json")]
+    options += [f"--hide={p}" for p in isolation.hidden] + [f"--keep={p}" for p in keep]
+    return ["unshare", "--net", "--mount", "--pid", "--fork", "--kill-child", "--mount-proc"] + jail + options + ["--"]

@@ -1,0 +1,236 @@
+"""Grade a batch of submissions: preflight → sandboxed run with harvest → hidden checks → one row each.
+
+Every submission gets exactly one row whatever it contains. Rows are written as they finish, so an
+interrupted run keeps every finished one, and a rerun skips what was already graded with the same notebook
+and the same checks.
+"""
+
+from __future__ import annotations
+
+import concurrent.futures
+import hashlib
+import json
+import multiprocessing
+import os
+import shutil
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable
+
+import nbformat
+
+from assignkit import report
+from assignkit.checks import question_points, run_checks
+from assignkit.execute import Execution, Isolation, Job, KernelExecutor, Limits
+from assignkit.fileio import atomic_write_text
+from assignkit.harvest import Question, QuestionsError, load_questions
+from assignkit.layout import Course
+from assignkit.preflight import NotGradable, prepare
+from assignkit.submissions import Submission, collect
+
+FIRST_SANDBOX_UID = 61000
+NOT_ISOLATED_NOTE = ("not running as root: submissions run as this user, with network access, "
+                     "and can read what this user can (run as root on Linux to isolate them)")
+
+
+@dataclass(frozen=True)
+class Homework:
+    """Everything about one homework a worker needs to grade a submission of it."""
+
+    name: str
+    questions: list[Question]
+    release_folder: Path
+    autograder_folder: Path
+    points: dict[str, float]  # what each question is worth
+    fingerprint: str  # changes whenever the checks, the release or the grader change
+
+    @staticmethod
+    def load(course: Course, name: str) -> "Homework":
+        autograder = course.autograder_folder(name)
+        questions = load_questions(autograder)
+        points = question_points(autograder)
+        unknown = sorted(set(points) - {q.id for q in questions})
+        if unknown:
+            raise QuestionsError(f"{autograder}: checks name questions missing from questions.toml: {unknown}")
+        return Homework(name, questions, course.release_folder(name), autograder, points,
+                        _fingerprint([autograder, course.release_folder(name), Path(__file__).parent]))
+
+
+@dataclass(frozen=True)
+class Settings:
+    limits: Limits
+    jobs: int
+    run_root: Path  # private scratch folder of this run
+    hidden: tuple[Path, ...]  # folders a sandboxed kernel must not see
+
+
+def _fingerprint(folders: list[Path]) -> str:
+    digest = hashlib.sha256()
+    for folder in folders:
+        for path in sorted(p for p in folder.rglob("*") if p.is_file() and "__pycache__" not in p.parts):
+            digest.update(str(path.relative_to(folder)).encode() + b"\0" + path.read_bytes() + b"\0")
+    return digest.hexdigest()
+
+
+def submission_fingerprint(homework: Homework, submission: Submission) -> str:
+    return hashlib.sha256(homework.fingerprint.encode() + submission.content).hexdigest()
+
+
+# --- one submission, in a worker process -------------------------------------------------------------------
+
+_worker_uid: int | None = None
+
+
+def _init_worker(slots: "multiprocessing.Queue[int]", isolated: bool) -> None:
+    global _worker_uid
+    import torch
+
+    torch.set_num_threads(1)
+    slot = slots.get()
+    _worker_uid = FIRST_SANDBOX_UID + slot if isolated else None
+
+
+def grade_one(homework: Homework, submission: Submission, settings: Settings) -> dict:
+    """The result of one submission (the dict report.py renders). Never raises for anything a student did."""
+    started = time.monotonic()
+    result = {"student": submission.student, "homework": homework.name, "origin": submission.origin,
+              "fingerprint": submission_fingerprint(homework, submission)}
+    try:
+        notebook = _preflight(homework, submission)
+    except NotGradable as reason:
+        return _finish(result, homework, "not_gradable", str(reason), [], [], [], started)
+    scratch = Path(tempfile.mkdtemp(prefix="sub-", dir=settings.run_root))
+    try:
+        isolation = Isolation(_worker_uid, settings.hidden) if _worker_uid is not None else Isolation(None)
+        job = Job(notebook, homework.questions, homework.release_folder, homework.autograder_folder,
+                  scratch / "sandbox", scratch / "artifacts")
+        execution = KernelExecutor(settings.limits, isolation).run(job)
+        checks, figures = run_checks(homework.autograder_folder, homework.release_folder, job.artifacts_dir,
+                                     _not_run(homework, execution))
+        result["executed"] = nbformat.writes(execution.notebook) if execution.notebook else None
+        return _finish(result, homework, execution.status, execution.reason, execution.harvested,
+                       [c.as_dict() for c in checks], figures, started)
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
+
+
+def _preflight(homework: Homework, submission: Submission) -> nbformat.NotebookNode:
+    if submission.problem:
+        raise NotGradable(submission.problem)
+    release_nb = nbformat.read(homework.release_folder / f"{homework.name}.ipynb", as_version=4)
+    return prepare(submission.content, release_nb, homework.name)
+
+
+def _not_run(homework: Homework, execution: Execution) -> dict[str, str]:
+    reason = f"this question did not run to the end: {execution.reason}" if execution.reason else \
+        "this question did not run to the end"
+    return {q.id: reason for q in homework.questions if q.id not in execution.harvested}
+
+
+def _finish(result: dict, homework: Homework, status: str, reason: str, harvested: list[str],
+            checks: list[dict], figures: list[dict], started: float) -> dict:
+    questions = []
+    for question in homework.questions:
+        mine = [c for c in checks if c["question"] == question.id]
+        questions.append({"id": question.id, "title": question.title, "harvested": question.id in harvested,
+                          "score": sum(c["points"] for c in mine), "max_score": homework.points.get(question.id, 0.0)})
+    max_score = sum(q["max_score"] for q in questions)
+    result.update(status=status, reason=reason, questions=questions, checks=checks, figures=figures,
+                  score=sum(q["score"] for q in questions), max_score=max_score,
+                  seconds=round(time.monotonic() - started, 1))
+    return result
+
+
+# --- the batch, in the main process --------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Batch:
+    homework: Homework
+    submissions: list[Submission]
+    out_dir: Path
+
+    def result_path(self, student: str) -> Path:
+        return self.out_dir / "results" / f"{student}.json"
+
+    def previous(self, submission: Submission) -> dict | None:
+        path = self.result_path(submission.student)
+        try:
+            result = json.loads(path.read_text())
+        except (OSError, ValueError):
+            return None
+        return result if result.get("fingerprint") == submission_fingerprint(self.homework, submission) else None
+
+
+def grade_batch(course: Course, homework_name: str, paths: list[Path], out_dir: Path, *, jobs: int,
+                limits: Limits, force: bool = False, on_progress: Callable[[int, int], None] | None = None,
+                on_note: Callable[[str], None] = print) -> list[dict]:
+    homework = Homework.load(course, homework_name)
+    batch = Batch(homework, collect(paths, homework_name), out_dir.resolve())
+    (batch.out_dir / "results").mkdir(parents=True, exist_ok=True)
+    results = {} if force else {s.student: r for s in batch.submissions if (r := batch.previous(s))}
+    todo = [s for s in batch.submissions if s.student not in results]
+    isolated = Isolation.available()
+    if not isolated:
+        on_note(NOT_ISOLATED_NOTE)
+    with tempfile.TemporaryDirectory(prefix="assignkit-run-") as run_root:
+        os.chmod(run_root, 0o711)
+        settings = Settings(limits, jobs, Path(run_root), _hidden_folders(course, paths, batch.out_dir, Path(run_root)))
+        progress = on_progress or (lambda done, total: None)
+        progress(len(results), len(batch.submissions))
+        for result in _run_pool(homework, todo, settings, isolated):
+            results[result["student"]] = result
+            _write_row(batch, result, list(results.values()))
+            progress(len(results), len(batch.submissions))
+    ordered = [results[s.student] for s in batch.submissions]
+    _write_tables(batch, ordered)
+    return ordered
+
+
+def _run_pool(homework: Homework, todo: list[Submission], settings: Settings, isolated: bool):
+    context = multiprocessing.get_context("forkserver")
+    context.set_forkserver_preload(["assignkit.grade"])
+    slots = context.Queue()
+    for slot in range(settings.jobs):
+        slots.put(slot)
+    with concurrent.futures.ProcessPoolExecutor(settings.jobs, mp_context=context, initializer=_init_worker,
+                                                initargs=(slots, isolated)) as pool:
+        futures = {pool.submit(grade_one, homework, s, settings): s for s in todo}
+        try:
+            for future in concurrent.futures.as_completed(futures):
+                yield _result_of(future, homework, futures[future])
+        except BaseException:
+            pool.shutdown(wait=False, cancel_futures=True)
+            raise
+
+
+def _result_of(future: concurrent.futures.Future, homework: Homework, submission: Submission) -> dict:
+    try:
+        return future.result()
+    except Exception as error:  # the grader failed on this one; it still gets its row
+        result = {"student": submission.student, "homework": homework.name, "origin": submission.origin,
+                  "fingerprint": ""}
+        return _finish(result, homework, "not_gradable", f"the grader failed on this submission: {error!r}",
+                       [], [], [], time.monotonic())
+
+
+def _hidden_folders(course: Course, paths: list[Path], out_dir: Path, run_root: Path) -> tuple[Path, ...]:
+    candidates = [course.root, out_dir, run_root, Path("/tmp"), Path("/root"), Path("/home"), Path("/var/tmp")]
+    candidates += [p.resolve().parent for p in paths]
+    return tuple(dict.fromkeys(p.resolve() for p in candidates if p.resolve().is_dir() and p.resolve() != Path("/")))
+
+
+def _write_row(batch: Batch, result: dict, results: list[dict]) -> None:
+    executed = result.pop("executed", None)
+    if executed:
+        atomic_write_text(batch.out_dir / "executed" / f"{result['student']}.ipynb", executed)
+    atomic_write_text(batch.result_path(result["student"]), json.dumps(result, ensure_ascii=False, indent=1))
+    report.write_feedback(result, batch.out_dir / "feedback" / f"{result['student']}.html")
+    report.write_grades_csv(results, [q.id for q in batch.homework.questions], batch.out_dir / "grades.csv")
+
+
+def _write_tables(batch: Batch, results: list[dict]) -> None:
+    question_ids = [q.id for q in batch.homework.questions]
+    report.write_grades_csv(results, question_ids, batch.out_dir / "grades.csv")
+    report.write_summary(results, question_ids, batch.out_dir / "summary.html")

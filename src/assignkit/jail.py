@@ -1,0 +1,79 @@
+"""`python -m assignkit.jail [options] -- KERNEL_CMD...`: the last step before a student's kernel starts.
+
+Run as root inside `unshare --net --mount --pid --fork --kill-child --mount-proc`, it hides folders behind
+empty tmpfs mounts (bringing back the few the kernel needs), hands the connection file to the sandbox user,
+sets resource limits, drops to that user and execs the kernel. Not root, it only sets the limits.
+"""
+
+from __future__ import annotations
+
+import argparse
+import ctypes
+import os
+import resource
+
+MS_NOSUID, MS_NODEV, MS_BIND, MS_REC, MS_PRIVATE = 0x2, 0x4, 0x1000, 0x4000, 0x40000
+PR_SET_NO_NEW_PRIVS = 38
+_libc = ctypes.CDLL(None, use_errno=True)
+
+
+def _mount(source: str, target: str, fstype: str | None, flags: int, data: str | None = None) -> None:
+    if _libc.mount(source.encode(), target.encode(), fstype.encode() if fstype else None, flags,
+                   data.encode() if data else None) != 0:
+        errno = ctypes.get_errno()
+        raise OSError(errno, f"mount {source} on {target}: {os.strerror(errno)}")
+
+
+def hide(paths: list[str], keep: list[str]) -> None:
+    """Cover each of `paths` with an empty tmpfs, then bind back each of `keep` that lay beneath one."""
+    _mount("none", "/", None, MS_REC | MS_PRIVATE)
+    kept = {path: os.open(path, os.O_PATH | os.O_DIRECTORY) for path in keep
+            if any(_within(path, hidden) for hidden in paths)}
+    for path in paths:
+        _mount("tmpfs", path, "tmpfs", MS_NOSUID | MS_NODEV, "mode=0755,size=1m")
+    for path, fd in kept.items():
+        os.makedirs(path, exist_ok=True)
+        _mount(f"/proc/self/fd/{fd}", path, None, MS_BIND | MS_REC)
+        os.close(fd)
+
+
+def _within(path: str, folder: str) -> bool:
+    return os.path.commonpath([path, folder]) == folder
+
+
+def limit(memory_bytes: int, file_bytes: int) -> None:
+    resource.setrlimit(resource.RLIMIT_AS, (memory_bytes, memory_bytes))
+    resource.setrlimit(resource.RLIMIT_FSIZE, (file_bytes, file_bytes))
+    resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
+
+
+def become(uid: int) -> None:
+    os.setgroups([])
+    os.setgid(uid)
+    os.setuid(uid)
+    _libc.prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0)
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(prog="python -m assignkit.jail")
+    parser.add_argument("--uid", type=int)
+    parser.add_argument("--hide", action="append", default=[])
+    parser.add_argument("--keep", action="append", default=[])
+    parser.add_argument("--give", action="append", default=[], help="file handed to the sandbox user")
+    parser.add_argument("--memory", type=int, required=True, help="address-space limit in bytes")
+    parser.add_argument("--file-size", type=int, required=True, help="largest file the kernel may write, bytes")
+    parser.add_argument("command", nargs=argparse.REMAINDER)
+    args = parser.parse_args(argv)
+    command = args.command[1:] if args.command[:1] == ["--"] else args.command
+    if args.uid is not None:
+        hide([os.path.realpath(p) for p in args.hide], [os.path.realpath(p) for p in args.keep])
+        for path in args.give:
+            os.chown(path, args.uid, args.uid)
+    limit(args.memory, args.file_size)
+    if args.uid is not None:
+        become(args.uid)
+    os.execvp(command[0], command)
+
+
+if __name__ == "__main__":
+    main()

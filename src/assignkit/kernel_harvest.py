@@ -1,0 +1,131 @@
+"""Runs INSIDE the student's kernel: saves what a question declares, in forms the grader loads safely.
+
+The grader sends this file's text into the kernel, followed by one `harvest(...)` call. It must stay
+self-contained (torch, numpy, json and os only) and never import assignkit. Everything it writes is loaded
+back in the grader with `torch.load(weights_only=True)` or `json.load`; nothing is pickled.
+"""
+
+import json
+import os
+
+MAX_ELEMENTS = 5_000_000  # per artifact: far above any answer in the homework, far below a disk bomb
+MAX_DEPTH = 6
+LAYER_TYPES = ("Linear", "ReLU", "Sigmoid", "Tanh", "Identity")
+
+
+class Refused(Exception):
+    pass
+
+
+def harvest(namespace, plan, out_dir, inputs_dir):
+    import torch
+
+    os.makedirs(out_dir, exist_ok=True)
+    manifest = {}
+    for item in plan:
+        name, kind = item["name"], item["kind"]
+        try:
+            if name not in namespace:
+                raise Refused(f"{name} is not defined")
+            payload, info = HARVESTERS[kind](namespace[name], item, inputs_dir)
+            torch.save(payload, os.path.join(out_dir, name + ".pt"))
+            manifest[name] = {"ok": True, "kind": kind, **info}
+        except Exception as error:  # anything a student's object does wrong is that artifact's problem only
+            manifest[name] = {"ok": False, "kind": kind, "error": _describe_error(error)}
+    with open(os.path.join(out_dir, "manifest.json"), "w") as f:
+        json.dump(manifest, f)
+
+
+def _describe_error(error):
+    if isinstance(error, Refused):
+        return str(error)
+    return f"{type(error).__name__}: {error}"[:500]
+
+
+def harvest_value(obj, item, inputs_dir):
+    counter = [0]
+    return {"value": convert(obj, counter, 0)}, {"summary": summarize(obj)}
+
+
+def harvest_module(obj, item, inputs_dir):
+    import torch
+
+    if not isinstance(obj, torch.nn.Module):
+        raise Refused(f"{item['name']} is a {type(obj).__name__}, not a torch.nn.Module")
+    layers = list(obj) if isinstance(obj, torch.nn.Sequential) else [obj]
+    described = [describe_layer(layer) for layer in layers]
+    state = {key: tensor.detach().cpu().clone().as_subclass(torch.Tensor) for key, tensor in obj.state_dict().items()}
+    return {"state_dict": state}, {"layers": described, "sequential": isinstance(obj, torch.nn.Sequential)}
+
+
+def describe_layer(layer):
+    import torch
+
+    cls = type(layer)
+    description = {"type": cls.__name__, "module": cls.__module__}
+    if cls is torch.nn.Linear:
+        description.update(in_features=int(layer.in_features), out_features=int(layer.out_features),
+                           bias=layer.bias is not None)
+    return description
+
+
+def harvest_function(obj, item, inputs_dir):
+    if not callable(obj):
+        raise Refused(f"{item['name']} is a {type(obj).__name__}, not a function")
+    with open(os.path.join(inputs_dir, item["inputs"])) as f:
+        calls = json.load(f)
+    results = []
+    for arguments in calls:
+        try:
+            output = obj(*[as_argument(a) for a in arguments])
+            results.append({"output": convert(output, [0], 0), "error": None})
+        except Exception as error:
+            results.append({"output": None, "error": _describe_error(error)})
+    return {"calls": results}, {}
+
+
+def as_argument(value):
+    import torch
+
+    return torch.tensor(value, dtype=torch.float32) if isinstance(value, list) else value
+
+
+def convert(obj, counter, depth):
+    """Plain tensors, numbers, strings and containers of them; anything else is refused."""
+    import numpy
+    import torch
+
+    if depth > MAX_DEPTH:
+        raise Refused("nested too deeply")
+    if obj is None or type(obj) in (bool, int, float, str):
+        return obj
+    if isinstance(obj, torch.Tensor):
+        return _count(counter, obj.detach().cpu().clone().as_subclass(torch.Tensor))
+    if isinstance(obj, numpy.ndarray):
+        return _count(counter, torch.from_numpy(numpy.array(obj, copy=True)))
+    if isinstance(obj, numpy.generic):
+        return obj.item()
+    if type(obj) in (list, tuple):
+        return [convert(x, counter, depth + 1) for x in obj]
+    if type(obj) is dict and all(type(k) is str for k in obj):
+        return {k: convert(v, counter, depth + 1) for k, v in obj.items()}
+    raise Refused(f"a {type(obj).__name__} cannot be graded; expected a tensor, number, string, or a list of them")
+
+
+def _count(counter, tensor):
+    counter[0] += tensor.numel()
+    if counter[0] > MAX_ELEMENTS:
+        raise Refused(f"more than {MAX_ELEMENTS} numbers")
+    return tensor
+
+
+def summarize(obj):
+    shape = getattr(obj, "shape", None)
+    if shape is not None:
+        return f"{type(obj).__name__} of shape {tuple(shape)}"
+    if type(obj) in (list, tuple):
+        return f"{type(obj).__name__} of length {len(obj)}"
+    return type(obj).__name__
+
+
+HARVESTERS = {"value": harvest_value, "module": harvest_module, "function": harvest_function}

@@ -1,0 +1,204 @@
+"""Raw bytes of a submission → the notebook the grader will run.
+
+Refuses, with a reason the TA and the student read, what cannot be graded: an empty file, not JSON, not a
+notebook, another homework's notebook. Then restores the release's locked and test cells by nbgrader
+`grade_id`, as nbgrader's OverwriteCells does at autograde time but without a gradebook: the result follows the
+release notebook's cell order, takes the student's source only for answer cells, and keeps the student's own
+extra cells where the student put them.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+from collections import defaultdict
+
+import nbformat
+import nbformat.reader
+from nbformat import NotebookNode
+from nbformat.v4 import new_code_cell, new_markdown_cell, new_raw_cell
+
+from assignkit.submissions import Submission
+
+_NEW_CELL = {"code": new_code_cell, "markdown": new_markdown_cell, "raw": new_raw_cell}
+_SHOWN_ANSWER_IDS = 3
+
+
+class NotGradable(Exception):
+    """The submission cannot be graded; str(error) is the reason shown to the TA and the student."""
+
+
+def prepare_submission(submission: Submission, release_nb: NotebookNode, homework: str) -> NotebookNode:
+    """prepare() on a collected submission; a file that could not be read is NotGradable with its problem."""
+    if submission.problem:
+        raise NotGradable(submission.problem)
+    return prepare(submission.content, release_nb, homework)
+
+
+def prepare(content: bytes, release_nb: NotebookNode, homework: str) -> NotebookNode:
+    """The notebook to execute: the student's answers in the release notebook, outputs cleared.
+
+    Raises NotGradable when `content` is empty, not a notebook, or a notebook of another homework than
+    `homework` (whose release notebook is `release_nb`). Neither input is changed.
+    """
+    student_nb = _parse(content)
+    _require_homework(student_nb, release_nb, homework)
+    return _restore(student_nb, release_nb)
+
+
+def _parse(content: bytes) -> NotebookNode:
+    if not content.strip():
+        raise NotGradable("the file is empty")
+    text = _decode(content)
+    if not text.strip():
+        raise NotGradable("the file is empty")
+    _require_notebook_shape(_load_json(text))
+    try:
+        # nbformat.reads would also validate and log every schema error; students' editors (Colab, VS Code)
+        # write odd metadata that does not matter here, so read and convert without validating.
+        notebook = nbformat.convert(nbformat.reader.reads(text), 4)
+    except Exception as error:  # noqa: BLE001 - arbitrary JSON can make nbformat fail in many ways
+        raise NotGradable(f"not a notebook: nbformat cannot read it ({error})") from None
+    for number, cell in enumerate(notebook.cells, start=1):
+        if not (isinstance(cell, dict) and isinstance(cell.get("cell_type"), str)
+                and isinstance(cell.get("source"), str)):
+            raise NotGradable(f"not a notebook: cell {number} has no readable type and source")
+    return notebook
+
+
+def _decode(content: bytes) -> str:
+    try:
+        return content.decode("utf-8-sig")
+    except UnicodeDecodeError as error:
+        _load_json(content.decode("utf-8-sig", errors="replace"))  # a JSON error before the bad byte comes first
+        line = content.count(b"\n", 0, error.start) + 1
+        column = error.start - content.rfind(b"\n", 0, error.start)
+        raise NotGradable(f"not a notebook: the file is not valid JSON (line {line}, column {column})") from None
+
+
+def _load_json(text: str) -> object:
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as error:
+        raise NotGradable(
+            f"not a notebook: the file is not valid JSON (line {error.lineno}, column {error.colno})") from None
+    except RecursionError:
+        raise NotGradable("not a notebook: the file is JSON nested too deeply to read") from None
+    except ValueError as error:  # e.g. an integer longer than Python converts
+        raise NotGradable(f"not a notebook: the file is not valid JSON ({error})") from None
+
+
+def _require_notebook_shape(data: object) -> None:
+    if not isinstance(data, dict):
+        raise NotGradable(f"not a notebook: the file is JSON but holds {_json_kind(data)}, not a notebook")
+    major = data.get("nbformat")
+    if type(major) is int and major < 4:
+        raise NotGradable(f"not a notebook: it is in the old nbformat {major}; "
+                          "open it in Jupyter and save it again")
+    if not isinstance(data.get("cells"), list):
+        raise NotGradable("not a notebook: the JSON has no list of cells")
+    if type(major) is not int:
+        raise NotGradable("not a notebook: the JSON has no nbformat version")
+    if major > 4:
+        raise NotGradable(f"not a notebook: nbformat {major} is not supported")
+
+
+def _json_kind(data: object) -> str:
+    kinds = {list: "a list", str: "a string", bool: "true or false", type(None): "null"}
+    return kinds.get(type(data), "a number")
+
+
+def _require_homework(student_nb: NotebookNode, release_nb: NotebookNode, homework: str) -> None:
+    graded_ids = [grade_id for cell in release_nb.cells if _is_graded(cell) and (grade_id := _grade_id(cell))]
+    student_ids = {_grade_id(cell) for cell in student_nb.cells}
+    if not graded_ids or student_ids.intersection(graded_ids):
+        return
+    answer_ids = [grade_id for cell in release_nb.cells if _is_answer(cell) and (grade_id := _grade_id(cell))]
+    shown = (answer_ids or graded_ids)[:_SHOWN_ANSWER_IDS]
+    more = ", …" if len(answer_ids or graded_ids) > len(shown) else ""
+    raise NotGradable(f"this is not {homework} — none of its answer cells ({', '.join(shown)}{more}) were found")
+
+
+def _restore(student_nb: NotebookNode, release_nb: NotebookNode) -> NotebookNode:
+    release_ids = {grade_id for cell in release_nb.cells if (grade_id := _grade_id(cell))}
+    matched: dict[str, NotebookNode] = {}
+    # The student's extra cells, by the grade_id of the release cell before them in the student's notebook.
+    scratch_after: dict[str | None, list[NotebookNode]] = defaultdict(list)
+    anchor: str | None = None
+    for cell in student_nb.cells:
+        grade_id = _grade_id(cell)
+        if grade_id in release_ids and grade_id not in matched:
+            matched[grade_id] = cell
+            anchor = grade_id
+        else:
+            scratch_after[anchor].append(_scratch_cell(cell))
+
+    cells = scratch_after.pop(None, [])
+    for release_cell in release_nb.cells:
+        grade_id = _grade_id(release_cell)
+        cells.append(_restored_cell(release_cell, matched.get(grade_id) if grade_id else None))
+        if grade_id:
+            cells.extend(scratch_after.pop(grade_id, []))
+
+    # Built directly: nbformat's new_notebook validates, and validating gives id-less cells random ids.
+    notebook = nbformat.from_dict({"nbformat": 4, "nbformat_minor": release_nb.nbformat_minor,
+                                   "metadata": copy.deepcopy(release_nb.metadata), "cells": cells})
+    _set_scratch_ids(notebook)
+    return notebook
+
+
+def _restored_cell(release_cell: NotebookNode, student_cell: NotebookNode | None) -> NotebookNode:
+    """The release cell; for an answer cell the student submitted, with the student's source."""
+    cell = copy.deepcopy(release_cell)
+    if student_cell is not None and _is_answer(release_cell):
+        cell.source = student_cell.source
+    return _cleared(cell)
+
+
+def _scratch_cell(student_cell: NotebookNode) -> NotebookNode:
+    """A cell the student added: its source only. Metadata (nbgrader ids, tags that steer execution) is dropped."""
+    new_cell = _NEW_CELL.get(student_cell.cell_type, new_raw_cell)
+    cell = new_cell(source=student_cell.source)
+    cell.pop("id", None)  # set by _set_scratch_ids, deterministically
+    return cell
+
+
+def _set_scratch_ids(notebook: NotebookNode) -> None:
+    """Cell ids exist from nbformat 4.5 on: give the student's extra cells ids unused by the release cells."""
+    if notebook.nbformat_minor < 5:
+        return
+    used = {cell["id"] for cell in notebook.cells if "id" in cell}
+    number = 0
+    for cell in notebook.cells:
+        if "id" not in cell:
+            number += 1
+            while f"scratch-{number}" in used:
+                number += 1
+            cell["id"] = f"scratch-{number}"
+
+
+def _cleared(cell: NotebookNode) -> NotebookNode:
+    if cell.cell_type == "code":
+        cell.outputs = []
+        cell.execution_count = None
+    return cell
+
+
+def _nbgrader(cell: NotebookNode) -> dict:
+    metadata = cell.get("metadata")
+    flags = metadata.get("nbgrader") if isinstance(metadata, dict) else None
+    return flags if isinstance(flags, dict) else {}
+
+
+def _grade_id(cell: NotebookNode) -> str | None:
+    grade_id = _nbgrader(cell).get("grade_id")
+    return grade_id if isinstance(grade_id, str) and grade_id else None
+
+
+def _is_answer(cell: NotebookNode) -> bool:
+    return bool(_nbgrader(cell).get("solution"))
+
+
+def _is_graded(cell: NotebookNode) -> bool:
+    flags = _nbgrader(cell)
+    return bool(flags.get("solution") or flags.get("grade"))

@@ -1,0 +1,75 @@
+"""The kernel-side harvester, called directly (in the grader it runs inside the student's kernel)."""
+
+import json
+
+import numpy as np
+import torch
+
+from assignkit.kernel_harvest import harvest
+
+
+def _harvest(tmp_path, namespace, plan):
+    out = tmp_path / "out"
+    harvest(namespace, plan, str(out), str(tmp_path))
+    return out, json.loads((out / "manifest.json").read_text())
+
+
+def _load(out, name):
+    return torch.load(out / f"{name}.pt", weights_only=True)
+
+
+def test_values_become_plain_tensors_numbers_and_lists(tmp_path):
+    namespace = {"t": torch.nn.Parameter(torch.ones(2, 1)), "a": np.arange(3.0), "n": 3, "s": "C",
+                 "record": ([torch.zeros(2)], [0.5, np.float32(0.25)], {"w": (1.0, 2.0)})}
+    plan = [{"name": name, "kind": "value"} for name in namespace]
+    out, manifest = _harvest(tmp_path, namespace, plan)
+    assert all(entry["ok"] for entry in manifest.values())
+    assert type(_load(out, "t")["value"]) is torch.Tensor
+    assert torch.equal(_load(out, "a")["value"], torch.arange(3.0, dtype=torch.float64))
+    assert _load(out, "record")["value"][1] == [0.5, 0.25]
+    assert _load(out, "record")["value"][2] == {"w": [1.0, 2.0]}
+
+
+def test_objects_that_could_lie_are_refused(tmp_path):
+    class AlwaysEqual:
+        def __eq__(self, other):
+            return True
+
+    class SneakyFloat(float):
+        pass
+
+    namespace = {"obj": AlwaysEqual(), "f": SneakyFloat(1.0), "d": {1: 2}}
+    out, manifest = _harvest(tmp_path, namespace, [{"name": n, "kind": "value"} for n in namespace])
+    assert not any(entry["ok"] for entry in manifest.values())
+    assert "AlwaysEqual cannot be graded" in manifest["obj"]["error"]
+
+
+def test_missing_name_is_reported_not_raised(tmp_path):
+    out, manifest = _harvest(tmp_path, {}, [{"name": "net", "kind": "module"}])
+    assert manifest["net"] == {"ok": False, "kind": "module", "error": "net is not defined"}
+
+
+def test_module_saves_layers_and_state_dict(tmp_path):
+    net = torch.nn.Sequential(torch.nn.Linear(1, 2), torch.nn.ReLU(), torch.nn.Linear(2, 1))
+    out, manifest = _harvest(tmp_path, {"net": net}, [{"name": "net", "kind": "module"}])
+    assert [layer["type"] for layer in manifest["net"]["layers"]] == ["Linear", "ReLU", "Linear"]
+    assert torch.equal(_load(out, "net")["state_dict"]["2.weight"], net[2].weight.detach())
+
+
+def test_function_is_called_on_each_input_and_errors_are_kept(tmp_path):
+    (tmp_path / "inputs.json").write_text(json.dumps([[[[1.0], [2.0]]], [[[3.0]]], [7]]))
+
+    def square(v):
+        if not isinstance(v, torch.Tensor):
+            raise TypeError("tensors only")
+        return v**2
+
+    out, manifest = _harvest(tmp_path, {"f": square}, [{"name": "f", "kind": "function", "inputs": "inputs.json"}])
+    calls = _load(out, "f")["calls"]
+    assert torch.equal(calls[0]["output"], torch.tensor([[1.0], [4.0]]))
+    assert calls[2] == {"output": None, "error": "TypeError: tensors only"}
+
+
+def test_too_many_numbers_are_refused(tmp_path):
+    out, manifest = _harvest(tmp_path, {"big": [torch.zeros(3_000_000)] * 2}, [{"name": "big", "kind": "value"}])
+    assert "more than" in manifest["big"]["error"]
