@@ -134,3 +134,27 @@ def validate_command(homeworks: tuple[str, ...], jobs: int, timeout: float, note
             click.echo(f"  problem: {problem}", err=True)
         failed = failed or not result.ok
     sys.exit(1 if failed else 0)
+
+
+@main.command()
+@click.option("--out", "out_dir", default=Path("demo-out"), show_default=True,
+              type=click.Path(file_okay=False, path_type=Path), help="Folder for each homework's grading output.")
+@limit_options
+@course_option
+def demo(out_dir: Path, jobs: int, timeout: float, notebook_timeout: float, memory: int,
+         course_root: Path | None) -> None:
+    """Grade the bundled sample submissions (examples/submissions/<hw>/) of every homework."""
+    from assignkit.grade import grade_batch
+
+    course = _course(course_root)
+    for homework in course.homeworks():
+        examples = course.examples_folder(homework)
+        if not examples.is_dir():
+            click.echo(f"{homework}: no sample submissions in {examples.relative_to(course.root)}; skipped")
+            continue
+        results = grade_batch(course, homework, [examples], out_dir / homework, jobs=jobs,
+                              limits=_limits(timeout, notebook_timeout, memory), on_note=click.echo)
+        click.echo(f"\n{homework} ({out_dir / homework / 'summary.html'}):")
+        for result in results:
+            click.echo(f"  {result['student']:<16} {result['status']:<15} {result['score']:g}/{result['max_score']:g}"
+                       f"  {result['reason']}")

@@ -71,7 +71,8 @@ def take_out(harvested: Path, destination: Path) -> None:
     """Move what the kernel saved to a folder the sandbox cannot reach, refusing files that are too large."""
     destination.mkdir(parents=True, exist_ok=True)
     total = 0
-    for path in sorted(harvested.glob("*")) if harvested.is_dir() else []:
+    found = harvested.is_dir() and not harvested.is_symlink()
+    for path in sorted(harvested.glob("*")) if found else []:
         if path.is_symlink() or not path.is_file():
             continue
         total += path.stat().st_size

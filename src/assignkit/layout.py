@@ -53,6 +53,9 @@ class Course:
     def autograder_folder(self, homework: str) -> Path:
         return self.autograder_dir / homework
 
+    def examples_folder(self, homework: str) -> Path:
+        return self.root / "examples" / "submissions" / homework
+
     def homeworks(self) -> list[str]:
         """The homeworks are the folders of source/ that hold a notebook of their own name."""
         if not self.source_dir.is_dir():
