@@ -18,9 +18,11 @@ from pathlib import Path, PurePosixPath
 MB = 1024 * 1024
 MAX_NOTEBOOK_BYTES = 100 * MB
 
-# Where a folder (or the root of a zip) may hold notebooks: flat, the submitted/ folder itself, a course root.
-_FOLDER_PATTERNS = ("*.ipynb", "*/*/*.ipynb", "submitted/*/*/*.ipynb")
+# Where a folder may hold notebooks: flat (any case of .ipynb), the submitted/ folder itself, a course root.
+_FOLDER_PATTERNS = ("*", "*/*/*.ipynb", "submitted/*/*/*.ipynb")
 _ZIP_UTF8_FLAG = 0x800
+
+_RelativeName = tuple[tuple[str, ...], str]  # (parts under the root, the name as listed)
 
 
 @dataclass(frozen=True)
@@ -78,7 +80,7 @@ def _from_zip(path: Path, homework: str) -> list[Submission]:
             names = sorted(members)
             picked = _pick(names, homework) or _pick_inside_wrapper(names, homework)
             if not picked:
-                raise SubmissionError(_nothing_found(f"{path} (zip)", names, homework))
+                raise SubmissionError(_nothing_found(str(path), names, homework))
             return [
                 _read_member(archive, info, student, f"{path}:{name}")
                 for student, name in picked
@@ -104,7 +106,7 @@ def _pick(names: list[str], homework: str, skip: int = 0) -> list[tuple[str, str
     return [(student, name) for student, entry_homework, name in entries if entry_homework == homework]
 
 
-def _tree_entries(relative: list[tuple[tuple[str, ...], str]], prefix: tuple[str, ...]) -> list[tuple[str, str, str]]:
+def _tree_entries(relative: list[_RelativeName], prefix: tuple[str, ...]) -> list[tuple[str, str, str]]:
     """(student, homework, name) of every `<prefix>/<student>/<hw>/<hw>.ipynb`, of any homework."""
     depth = len(prefix) + 3
     return [(_student_id(parts[-3]), parts[-2], name) for parts, name in relative
