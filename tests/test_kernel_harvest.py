@@ -46,7 +46,7 @@ def test_objects_that_could_lie_are_refused(tmp_path):
 
 def test_missing_name_is_reported_not_raised(tmp_path):
     out, manifest = _harvest(tmp_path, {}, [{"name": "net", "kind": "module"}])
-    assert manifest["net"] == {"ok": False, "kind": "module", "error": "net is not defined"}
+    assert manifest["net"]["ok"] is False and manifest["net"]["error"].startswith("net is not defined")
 
 
 def test_module_saves_layers_and_state_dict(tmp_path):

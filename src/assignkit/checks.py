@@ -52,7 +52,8 @@ class HarvestedQuestion:
         if entry is None:
             raise MissingArtifact(f"{name} was not collected for question {self.question}")
         if not entry.get("ok"):
-            raise MissingArtifact(f"{name} could not be graded: {entry.get('error')}")
+            error = str(entry.get("error"))
+            raise MissingArtifact(error if error.startswith(name + " ") else f"{name} could not be graded: {error}")
         return entry
 
     def _payload(self, name: str, kind: str) -> dict:

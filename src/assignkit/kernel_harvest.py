@@ -26,7 +26,7 @@ def harvest(namespace, plan, out_dir, inputs_dir):
         name, kind = item["name"], item["kind"]
         try:
             if name not in namespace:
-                raise Refused(f"{name} is not defined")
+                raise Refused(f"{name} is not defined: its answer cell was not filled in, did not run, or raised an error")
             payload, info = HARVESTERS[kind](namespace[name], item, inputs_dir)
             torch.save(payload, os.path.join(out_dir, name + ".pt"))
             manifest[name] = {"ok": True, "kind": kind, **info}
