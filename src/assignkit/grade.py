@@ -217,7 +217,7 @@ def _result_of(future: concurrent.futures.Future, homework: Homework, submission
 
 def _hidden_folders(course: Course, paths: list[Path], out_dir: Path, run_root: Path) -> tuple[Path, ...]:
     candidates = [course.root, out_dir, run_root, Path("/tmp"), Path("/root"), Path("/home"), Path("/var/tmp")]
-    candidates += [p.resolve().parent for p in paths]
+    candidates += [p if p.is_dir() else p.parent for p in paths]
     return tuple(dict.fromkeys(p.resolve() for p in candidates if p.resolve().is_dir() and p.resolve() != Path("/")))
 
 

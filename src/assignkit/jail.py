@@ -27,6 +27,7 @@ def _mount(source: str, target: str, fstype: str | None, flags: int, data: str |
 def hide(paths: list[str], keep: list[str]) -> None:
     """Cover each of `paths` with an empty tmpfs, then bind back each of `keep` that lay beneath one."""
     _mount("none", "/", None, MS_REC | MS_PRIVATE)
+    paths = [p for p in dict.fromkeys(paths) if not any(p != q and _within(p, q) for q in paths)]
     kept = {path: os.open(path, os.O_PATH | os.O_DIRECTORY) for path in keep
             if any(_within(path, hidden) for hidden in paths)}
     for path in paths:
