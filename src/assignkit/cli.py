@@ -149,8 +149,8 @@ def demo(out_dir: Path, jobs: int, timeout: float, notebook_timeout: float, memo
     course = _course(course_root)
     for homework in course.homeworks():
         examples = course.examples_folder(homework)
-        if not examples.is_dir():
-            click.echo(f"{homework}: no sample submissions in {examples.relative_to(course.root)}; skipped")
+        if not examples.is_dir() or not course.release_notebook(homework).is_file():
+            click.echo(f"{homework}: not released or no sample submissions in {examples}; skipped")
             continue
         results = grade_batch(course, homework, [examples], out_dir / homework, jobs=jobs,
                               limits=_limits(timeout, notebook_timeout, memory), on_note=click.echo)
