@@ -104,7 +104,8 @@ class KernelExecutor:
         client = self._client(job, cells)
         execution = Execution("graded")
         try:
-            with client.setup_kernel(cwd=str(job.workdir), env=_kernel_env(job.workdir),
+            # cleanup_kc: shut the kernel down on the way out, although the client did not create its manager
+            with client.setup_kernel(cwd=str(job.workdir), env=_kernel_env(job.workdir), cleanup_kc=True,
                                      stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL):
                 self._run_cells(client, job, cells, execution, started)
         except DeadKernelError:
@@ -223,4 +224,6 @@ def _jail_prefix(job: Job, limits: Limits, isolation: Isolation) -> list[str]:
     keep = [job.workdir, Path(sys.prefix), Path(sys.base_prefix)]
     options = ["--uid", str(isolation.uid), "--give", str(job.workdir / ".kernel.json")]
     options += [f"--hide={p}" for p in isolation.hidden] + [f"--keep={p}" for p in keep]
-    return ["unshare", "--net", "--mount", "--pid", "--fork", "--kill-child", "--mount-proc"] + jail + options + ["--"]
+    # setpriv: unshare dies with the worker that started it; --kill-child: the kernel dies with unshare.
+    return (["setpriv", "--pdeathsig", "KILL", "--", "unshare", "--net", "--mount", "--pid", "--fork", "--kill-child",
+             "--mount-proc"] + jail + options + ["--"])

@@ -11,9 +11,10 @@ import argparse
 import ctypes
 import os
 import resource
+import signal
 
 MS_NOSUID, MS_NODEV, MS_BIND, MS_REC, MS_PRIVATE = 0x2, 0x4, 0x1000, 0x4000, 0x40000
-PR_SET_NO_NEW_PRIVS = 38
+PR_SET_PDEATHSIG, PR_SET_NO_NEW_PRIVS = 1, 38
 _libc = ctypes.CDLL(None, use_errno=True)
 
 
@@ -53,6 +54,9 @@ def become(uid: int) -> None:
     os.setgid(uid)
     os.setuid(uid)
     _libc.prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0)
+    # Changing the user clears the parent-death signal `unshare --kill-child` set: set it again, so the
+    # kernel (and with it its whole PID namespace) dies when the grader kills or loses the unshare process.
+    _libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
 
 
 def main(argv: list[str] | None = None) -> None:
