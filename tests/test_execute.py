@@ -1,0 +1,81 @@
+"""The executor's kernel lifecycle: no kernel outlives its submission or the worker that started it."""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+import signal
+import subprocess
+import time
+from pathlib import Path
+
+import nbformat
+import pytest
+
+from assignkit.execute import Isolation, Job, KernelExecutor, Limits
+from assignkit.harvest import load_questions
+from conftest import tiny_notebook
+
+LIMITS = Limits(cell_seconds=20, notebook_seconds=60, memory_mb=1024)
+TEST_UID = 61900  # far above the grader's own sandbox users, so parallel grading runs are not counted
+
+
+def _isolation() -> Isolation:
+    return Isolation(TEST_UID, (Path("/tmp"), Path("/root"))) if Isolation.available() else Isolation(None)
+
+
+def _job(course, tmp_path: Path, answers: dict[str, str] | None = None) -> Job:
+    notebook = nbformat.reads(tiny_notebook(course, answers), as_version=4)
+    run = tmp_path / "run"
+    run.mkdir()
+    run.chmod(0o711)
+    return Job(notebook, load_questions(course.autograder_folder("tiny")), course.release_folder("tiny"),
+               course.autograder_folder("tiny"), run / "sandbox", run / "artifacts")
+
+
+def _kernels_of(uid: int) -> list[str]:
+    listing = subprocess.run(["ps", "-o", "pid=", "-u", str(uid)], capture_output=True, text=True).stdout
+    return listing.split()
+
+
+def _gone(uid: int, seconds: float = 10) -> bool:
+    deadline = time.monotonic() + seconds
+    while _kernels_of(uid) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    return not _kernels_of(uid)
+
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.mark.skipif(not Isolation.available(), reason="needs root on Linux: kernels are found by their user")
+def test_the_kernel_is_gone_after_its_submission(tiny_course, tmp_path):
+    execution = KernelExecutor(LIMITS, _isolation()).run(_job(tiny_course, tmp_path))
+    assert execution.status == "graded" and execution.harvested == ["q1_tensor", "q2_net", "q3_double"]
+    assert _gone(TEST_UID), f"kernels left running: {_kernels_of(TEST_UID)}"
+
+
+def _run_forever(course, tmp_path):
+    job = _job(course, tmp_path, {"q1_tensor_answer": "while True:\n    pass"})
+    KernelExecutor(Limits(cell_seconds=600, notebook_seconds=600), _isolation()).run(job)
+
+
+@pytest.mark.skipif(not Isolation.available(), reason="needs root on Linux: kernels are found by their user")
+def test_the_kernel_dies_with_its_worker(tiny_course, tmp_path):
+    worker = multiprocessing.get_context("spawn").Process(target=_run_forever, args=(tiny_course, tmp_path))
+    worker.start()
+    deadline = time.monotonic() + 60
+    while not _kernels_of(TEST_UID) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert _kernels_of(TEST_UID), "the kernel never started"
+    os.kill(worker.pid, signal.SIGKILL)
+    worker.join()
+    assert _gone(TEST_UID), f"kernels outlived their worker: {_kernels_of(TEST_UID)}"
+
+
+def test_a_question_harvested_before_a_timeout_keeps_its_artifacts(tiny_course, tmp_path):
+    job = _job(tiny_course, tmp_path, {"q3_double_answer": "while True:\n    pass"})
+    execution = KernelExecutor(Limits(cell_seconds=5, notebook_seconds=60), _isolation()).run(job)
+    assert execution.status == "timeout" and "q3_double_answer" in execution.reason
+    assert execution.harvested == ["q1_tensor", "q2_net"]
+    assert (job.artifacts_dir / "q2_net" / "net.pt").is_file() and not (job.artifacts_dir / "q3_double").exists()
