@@ -1,0 +1,197 @@
+"""Reference computations shared by the hw1 checks and calibrate.py.
+
+All of this runs in the grader, never in the student's process: the toy data as the release ships it, the
+lecture's runs re-run from their prescribed start, optimizer and data, and the conversion of harvested records
+(nested lists or tensors) into float64 tensors with messages a student can act on.
+
+Re-runs are cached per data file content, so a grader process that checks many submissions trains each
+reference run once.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from pathlib import Path
+
+import pandas as pd
+import torch
+
+SEED = 43052
+LR = 0.05
+EPOCHS, EVERY = 1000, 20
+RECORDS = EPOCHS // EVERY  # 50 records: epochs 0, 20, ..., 980
+N = 2000
+GOOD, BAD = (-3.0, -1.0), (-10.0, -1.0)  # starting (bias, weight) = (w0hat, w1hat)
+# The lecture's visualisations 1-4, in this order, for SGD (Q4) and for Adam (Q5).
+RUNS = (("MSE", GOOD), ("BCE", GOOD), ("MSE", BAD), ("BCE", BAD))
+LOSSES = {"MSE": torch.nn.MSELoss, "BCE": torch.nn.BCELoss}
+OPTIMIZERS = {"SGD": torch.optim.SGD, "Adam": torch.optim.Adam}
+
+
+@dataclass(frozen=True)
+class Record:
+    """What `record` returns, as float64 tensors, plus where training ended."""
+
+    yhats: torch.Tensor  # (RECORDS, n)
+    losses: torch.Tensor  # (RECORDS,)
+    what: torch.Tensor  # (RECORDS, 2): (bias, weight) that produced yhats[k] and losses[k]
+    final: tuple[float, float]  # (bias, weight) after the last epoch
+
+
+_TOYS: dict[str, tuple[torch.Tensor, torch.Tensor, torch.Tensor]] = {}
+_RERUNS: dict[tuple, Record] = {}
+
+
+def toy(release_dir: Path) -> tuple[str, torch.Tensor, torch.Tensor, torch.Tensor]:
+    """(content key, x, y, underlying) of release_dir/hw1_toy.csv, read exactly as the notebook reads it."""
+    raw = (Path(release_dir) / "hw1_toy.csv").read_bytes()
+    key = hashlib.sha256(raw).hexdigest()
+    if key not in _TOYS:
+        df = pd.read_csv(Path(release_dir) / "hw1_toy.csv")
+        _TOYS[key] = tuple(torch.tensor(df[c].values, dtype=torch.float32).reshape(-1, 1)
+                           for c in ("x", "y", "underlying"))
+    return (key, *_TOYS[key])
+
+
+def seed_start() -> tuple[float, float]:
+    """(bias, weight) of a fresh Linear(1, 1) after torch.manual_seed(43052); the grader's RNG is left as it was."""
+    with torch.random.fork_rng():
+        torch.manual_seed(SEED)
+        layer = torch.nn.Linear(1, 1)
+    return layer.bias.item(), layer.weight.item()
+
+
+def train(x: torch.Tensor, y: torch.Tensor, loss: str, optimizer: str, start: tuple[float, float],
+          lr: float = LR, epochs: int = EPOCHS, every: int = EVERY) -> Record:
+    """The reference recorder: step1-4 for `epochs` epochs, recording before step4 every `every` epochs."""
+    net = torch.nn.Sequential(torch.nn.Linear(1, 1), torch.nn.Sigmoid())
+    net[0].bias.data = torch.tensor([start[0]])
+    net[0].weight.data = torch.tensor([[start[1]]])
+    loss_fn = LOSSES[loss]()
+    opt = OPTIMIZERS[optimizer](net.parameters(), lr=lr)
+    yhats, losses, what = [], [], []
+    for epoch in range(epochs):
+        yhat = net(x)
+        value = loss_fn(yhat, y)
+        if epoch % every == 0:
+            yhats.append(yhat.detach().reshape(-1))
+            losses.append(value.item())
+            what.append([net[0].bias.item(), net[0].weight.item()])
+        value.backward()
+        opt.step()
+        opt.zero_grad()
+    return Record(torch.stack(yhats).double(), torch.tensor(losses, dtype=torch.float64),
+                  torch.tensor(what, dtype=torch.float64), (net[0].bias.item(), net[0].weight.item()))
+
+
+def rerun(release_dir: Path, loss: str, optimizer: str, start: tuple[float, float]) -> Record:
+    """The grader's own run of the lecture's recipe on the released data (cached per data content)."""
+    key, x, y, _ = toy(release_dir)
+    cache_key = (key, loss, optimizer, start)
+    if cache_key not in _RERUNS:
+        _RERUNS[cache_key] = train(x, y, loss, optimizer, start)
+    return _RERUNS[cache_key]
+
+
+def is_linear_sigmoid(net: torch.nn.Module) -> bool:
+    """Whether `net` (rebuilt by the grader) is torch.nn.Sequential(Linear(1, 1), Sigmoid())."""
+    return (isinstance(net, torch.nn.Sequential) and len(net) == 2 and isinstance(net[0], torch.nn.Linear)
+            and tuple(net[0].weight.shape) == (1, 1) and isinstance(net[1], torch.nn.Sigmoid))
+
+
+def bce_optimum(x: torch.Tensor, y: torch.Tensor) -> tuple[float, float]:
+    """The (w0, w1) minimising BCE on the data (maximum likelihood), by Newton's method in float64."""
+    X = torch.cat([torch.ones_like(x), x], dim=1).double()
+    t = y.double().reshape(-1)
+    w = torch.zeros(2, dtype=torch.float64)
+    for _ in range(50):
+        p = torch.sigmoid(X @ w)
+        gradient = X.T @ (p - t) / len(t)
+        hessian = (X * (p * (1 - p)).reshape(-1, 1)).T @ X / len(t)
+        w = w - torch.linalg.solve(hessian, gradient)
+    return w[0].item(), w[1].item()
+
+
+# ---- harvested values -> tensors ------------------------------------------------------------------------------
+
+
+class Malformed(AssertionError):
+    """A harvested value does not have the form the question asks for (the message says what is wrong)."""
+
+
+def flat(value, name: str) -> torch.Tensor:
+    """Every number inside `value` (a number, a tensor, or nested lists of them) as one 1-D float64 tensor."""
+    if isinstance(value, torch.Tensor):
+        if value.is_complex() or value.dtype == torch.bool:
+            raise Malformed(f"{name} holds {value.dtype} values; expected real numbers")
+        return value.detach().reshape(-1).to(torch.float64)
+    if type(value) in (int, float):
+        return torch.tensor([float(value)], dtype=torch.float64)
+    if isinstance(value, list):
+        if all(type(v) in (int, float) for v in value):
+            return torch.tensor(value, dtype=torch.float64).reshape(-1)
+        parts = [flat(v, name) for v in value]
+        return torch.cat(parts) if parts else torch.zeros(0, dtype=torch.float64)
+    raise Malformed(f"{name} holds a {type(value).__name__}; expected numbers (floats, lists of floats or tensors)")
+
+
+def rows(value, name: str, count: int, width: int, what: str) -> torch.Tensor:
+    """`value` as a (count, width) float64 tensor: a list of `count` records of `width` numbers each."""
+    if isinstance(value, torch.Tensor) and value.dim() >= 1:
+        records = list(value)
+    elif isinstance(value, list):
+        records = value
+    else:
+        raise Malformed(f"{name} should be a list of {count} records; it is a {type(value).__name__}")
+    if len(records) != count:
+        raise Malformed(f"{name} has {len(records)} records; expected {count} "
+                        f"(one every {EVERY} epochs over {EPOCHS} epochs: epochs 0, {EVERY}, ..., {EPOCHS - EVERY})")
+    out = [flat(r, f"{name}[{k}]") for k, r in enumerate(records)]
+    for k, r in enumerate(out):
+        if r.numel() != width:
+            raise Malformed(f"{name}[{k}] has {r.numel()} numbers; expected {width} ({what})")
+    result = torch.stack(out)
+    if not torch.isfinite(result).all():
+        raise Malformed(f"{name} contains nan or inf")
+    return result
+
+
+def trajectory_problem(what: torch.Tensor, expected: torch.Tensor, tolerance: float) -> str | None:
+    """None when `what` follows `expected` within tolerance, else a sentence saying where it leaves it."""
+    if (what - expected).abs().max().item() <= tolerance:
+        return None
+    start, want = what[0].tolist(), expected[0].tolist()
+    if (what[:, [1, 0]] - expected).abs().max().item() <= tolerance:
+        return "it holds (weight, bias) in each record; record [bias, weight] = [w0hat, w1hat] in that order"
+    if max(abs(a - b) for a, b in zip(start, want)) > tolerance:
+        return (f"it starts at (w0hat, w1hat) = ({start[0]:.4f}, {start[1]:.4f}); this run starts at "
+                f"({want[0]:.4f}, {want[1]:.4f}): check the starting bias and weight, and that what[0] is recorded "
+                "before step4 changes them")
+    k = int(((what - expected).abs().max(dim=1).values > tolerance).nonzero()[0])
+    got, want = what[k].tolist(), expected[k].tolist()
+    return (f"at epoch {k * EVERY} it is at ({got[0]:.4f}, {got[1]:.4f}); the grader's re-run is at "
+            f"({want[0]:.4f}, {want[1]:.4f}): check the loss function, the optimizer and its learning rate, "
+            "and step1-4")
+
+
+def check_run(whats, losses, k: int, optimizer: str, runs_name: str, release_dir: Path,
+              tol_what: float, tol_loss: float) -> None:
+    """Run k (1-4) of Q4 (SGD) or Q5 (Adam): its what and losses, harvested as the lists `whats` and `losses` of
+    the four runs, against the grader's re-run. Raises an AssertionError that says what is wrong."""
+    for name, value in (("what", whats), ("losses", losses)):
+        if not isinstance(value, list) or len(value) != 4:
+            raise Malformed(f"{runs_name} should be a list of the four runs [run1, run2, run3, run4], each "
+                            f"(yhats, losses, what) as record returns it; its {name} could not be read as four runs")
+    label = f"{runs_name}[{k - 1}] (run {k})"
+    what = rows(whats[k - 1], f"what of {label}", RECORDS, 2, "[bias, weight] = [w0hat, w1hat]")
+    loss_values = rows(losses[k - 1], f"losses of {label}", RECORDS, 1, "one loss").reshape(-1)
+    loss, start = RUNS[k - 1]
+    expected = rerun(release_dir, loss, optimizer, start)
+    setup = f"run {k} ({loss}Loss, {optimizer} lr {LR}, start (w0hat, w1hat) = ({start[0]}, {start[1]}))"
+    problem = trajectory_problem(what, expected.what, tol_what)
+    assert problem is None, (f"the trajectory of {setup} does not follow the grader's re-run: {problem}. "
+                             "(If Q3's checks fail too, fix record first.)")
+    worst = (loss_values - expected.losses).abs().max().item()
+    assert worst <= tol_loss, (f"the losses recorded in {setup} differ from the grader's re-run by up to "
+                               f"{worst:.3g}: use torch.nn.{loss}Loss() for this run")

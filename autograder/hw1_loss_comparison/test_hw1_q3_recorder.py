@@ -1,0 +1,79 @@
+"""Q3 the training loop and the recorder: net_a after 1000 epochs of step1-4, and record's 50 records of the
+MSE run from seed 43052, each against the grader's own re-run from the same start, optimizer and data."""
+
+import pytest
+
+# Measured by calibrate.py on the published data and 2 fresh draws of y. Correct: the notebook's record, own Q2
+# loss, fill_ with zero_grad first, two threads. Wrong: a start off by 0.01, lr 0.049/0.051, the start of seed
+# 43053, recording after step4, 999 epochs.
+# what of run (b): correct equal bit for bit (the BCE runs of Q4 show float noise <= 9.5e-7); wrong: recording
+# after step4 4.8e-3 (margin x48), start + 0.01 0.01, lr +-2 % >= 0.021, seed 43053 0.35.
+TOL_WHAT = 1e-4
+# losses of run (b): correct equal bit for bit; wrong: start + 0.01 3.8e-4 (x38), lr +-2 % >= 1.3e-3 (recording
+# after step4 keeps the losses as they are; TOL_WHAT catches it).
+TOL_LOSS = 1e-5
+# yhats of run (b): correct equal bit for bit; wrong: start + 0.01 2.4e-3 (x240), lr +-2 % >= 5.4e-3.
+TOL_YHAT = 1e-5
+# net_a after 1000 epochs: correct <= 2.4e-7 (own Q2 bce as the loss; margin x42); wrong: start + 0.01 7.0e-5
+# (x7), 999 epochs 1.3e-3, lr +-2 % >= 0.026, seed 43053 0.039.
+TOL_FINAL = 1e-5
+
+
+def _record_rerun(ref, release_dir):
+    return ref.rerun(release_dir, "MSE", "SGD", ref.seed_start())
+
+
+@pytest.mark.check("q3_recorder", points=2)
+def test_loop_trains_net_a(ref, sub, release_dir):
+    net = sub.module("net_a")
+    assert ref.is_linear_sigmoid(net), (
+        f"net_a should be torch.nn.Sequential(Linear(1, 1), Sigmoid()); it is {sub.describe('net_a')}")
+    got = (net[0].bias.item(), net[0].weight.item())
+    want = ref.rerun(release_dir, "BCE", "SGD", ref.seed_start()).final
+    start = ref.seed_start()
+    assert max(abs(g - s) for g, s in zip(got, start)) > TOL_FINAL, (
+        "net_a still has its starting values: it was not trained. Run step1-4 1000 times, with optimizer.step() "
+        "in step4")
+    assert max(abs(g - w) for g, w in zip(got, want)) <= TOL_FINAL, (
+        f"after training, net_a has (w0hat, w1hat) = ({got[0]:.4f}, {got[1]:.4f}); the grader's re-run (seed 43052, "
+        f"BCELoss, SGD lr 0.05, 1000 epochs) ends at ({want[0]:.4f}, {want[1]:.4f}). Check step1-4: "
+        "optimizer.zero_grad() after optimizer.step() in every epoch, exactly 1000 epochs, lr 0.05")
+
+
+@pytest.mark.check("q3_recorder", points=1)
+def test_record_has_50_records(ref, sub):
+    ref.rows(sub.value("q3_yhats"), "q3_yhats", ref.RECORDS, ref.N, "the prediction at each of the 2000 x values")
+    ref.rows(sub.value("q3_losses"), "q3_losses", ref.RECORDS, 1, "one loss")
+    ref.rows(sub.value("q3_what"), "q3_what", ref.RECORDS, 2, "[bias, weight] = [w0hat, w1hat]")
+
+
+@pytest.mark.check("q3_recorder", points=2)
+def test_record_what_follows_rerun(ref, sub, release_dir):
+    what = ref.rows(sub.value("q3_what"), "q3_what", ref.RECORDS, 2, "[bias, weight] = [w0hat, w1hat]")
+    problem = ref.trajectory_problem(what, _record_rerun(ref, release_dir).what, TOL_WHAT)
+    assert problem is None, f"q3_what does not follow the grader's re-run (MSELoss, SGD lr 0.05, seed 43052): {problem}"
+
+
+@pytest.mark.check("q3_recorder", points=1)
+def test_record_losses_follow_rerun(ref, sub, release_dir):
+    losses = ref.rows(sub.value("q3_losses"), "q3_losses", ref.RECORDS, 1, "one loss").reshape(-1)
+    expected = _record_rerun(ref, release_dir).losses
+    bad = ((losses - expected).abs() > TOL_LOSS).nonzero()
+    assert len(bad) == 0, (
+        f"q3_losses[{int(bad[0])}] (epoch {int(bad[0]) * ref.EVERY}) is {losses[bad[0]].item():.6f}; the grader's "
+        f"re-run has {expected[bad[0]].item():.6f}. Record loss.item() of step2 at that epoch")
+
+
+@pytest.mark.check("q3_recorder", points=1)
+def test_record_yhats_follow_rerun(ref, sub, release_dir, feedback):
+    yhats = ref.rows(sub.value("q3_yhats"), "q3_yhats", ref.RECORDS, ref.N, "the prediction at each x")
+    expected = _record_rerun(ref, release_dir).yhats
+    _, x, _, underlying = ref.toy(release_dir)
+    feedback.curve("Q3 record: the prediction curve at epoch 980", x.flatten(),
+                   {"underlying": underlying.flatten(), "your q3_yhats[49]": yhats[-1],
+                    "grader's re-run": expected[-1]})
+    worst = (yhats - expected).abs().max(dim=1).values
+    bad = (worst > TOL_YHAT).nonzero()
+    assert len(bad) == 0, (
+        f"q3_yhats[{int(bad[0])}] (epoch {int(bad[0]) * ref.EVERY}) differs from the grader's re-run by up to "
+        f"{worst[bad[0]].item():.3g}. Record yhat of step1 at that epoch, as yhat.reshape(-1).tolist()")
