@@ -11,7 +11,7 @@ from assignkit.kernel_harvest import harvest
 
 
 def _question(tmp_path, namespace, plan, qid="q1"):
-    harvest(namespace, plan, str(tmp_path / "artifacts" / qid), str(tmp_path))
+    harvest(namespace, plan, str(tmp_path / "artifacts" / qid))
     return HarvestedQuestion(tmp_path / "artifacts" / qid, qid, "")
 
 
@@ -89,7 +89,7 @@ def test_run_checks_scores_and_reports_only_messages(tmp_path):
         def test_bare_assert(sub):
             assert sub.number("n") > 10
     ''')
-    harvest({"n": 3}, [{"name": "n", "kind": "value"}], str(tmp_path / "artifacts" / "q1"), str(tmp_path))
+    harvest({"n": 3}, [{"name": "n", "kind": "value"}], str(tmp_path / "artifacts" / "q1"))
     results, figures = run_checks(checks, tmp_path, tmp_path / "artifacts", {"q2": "q2 did not run"})
     by_name = {r.name: r for r in results}
     assert by_name["test_passes"].passed and by_name["test_passes"].points == 2

@@ -30,7 +30,7 @@ def _job(course, tmp_path: Path, answers: dict[str, str] | None = None) -> Job:
     run.mkdir()
     run.chmod(0o711)
     return Job(notebook, load_questions(course.autograder_folder("tiny")), course.release_folder("tiny"),
-               course.autograder_folder("tiny"), run / "sandbox", run / "artifacts")
+               run / "sandbox", run / "artifacts")
 
 
 def _kernels_of(uid: int) -> list[str]:

@@ -10,7 +10,7 @@ from assignkit.kernel_harvest import harvest
 
 def _harvest(tmp_path, namespace, plan):
     out = tmp_path / "out"
-    harvest(namespace, plan, str(out), str(tmp_path))
+    harvest(namespace, plan, str(out))
     return out, json.loads((out / "manifest.json").read_text())
 
 
@@ -57,19 +57,35 @@ def test_module_saves_layers_and_state_dict(tmp_path):
 
 
 def test_function_is_called_on_each_input_and_errors_are_kept(tmp_path):
-    (tmp_path / "inputs.json").write_text(json.dumps([[[[1.0], [2.0]]], [[[3.0]]], [7]]))
+    calls = [[[[1.0], [2.0]]], [[[3.0]]], [7]]
 
     def square(v):
         if not isinstance(v, torch.Tensor):
             raise TypeError("tensors only")
         return v**2
 
-    out, manifest = _harvest(tmp_path, {"f": square}, [{"name": "f", "kind": "function", "inputs": "inputs.json"}])
-    calls = _load(out, "f")["calls"]
-    assert torch.equal(calls[0]["output"], torch.tensor([[1.0], [4.0]]))
-    assert calls[2] == {"output": None, "error": "TypeError: tensors only"}
+    out, manifest = _harvest(tmp_path, {"f": square}, [{"name": "f", "kind": "function", "calls": calls}])
+    results = _load(out, "f")["calls"]
+    assert torch.equal(results[0]["output"], torch.tensor([[1.0], [4.0]]))
+    assert results[2] == {"output": None, "error": "f raised TypeError: tensors only"}
+
+
+def test_an_object_lying_about_its_class_is_refused(tmp_path):
+    class Liar:
+        @property
+        def __class__(self):
+            return torch.Tensor
+
+    def liar_output(v):
+        return Liar()
+
+    plan = [{"name": "t", "kind": "value"}, {"name": "f", "kind": "function", "calls": [[1]]}]
+    out, manifest = _harvest(tmp_path, {"t": Liar(), "f": liar_output}, plan)
+    assert "Liar cannot be graded" in manifest["t"]["error"]
+    assert _load(out, "f")["calls"][0]["error"].startswith("the output of f cannot be graded")
 
 
 def test_too_many_numbers_are_refused(tmp_path):
-    out, manifest = _harvest(tmp_path, {"big": [torch.zeros(3_000_000)] * 2}, [{"name": "big", "kind": "value"}])
-    assert "more than" in manifest["big"]["error"]
+    namespace = {"big": [torch.zeros(3_000_000)] * 2, "long": [0.5] * 5_000_001}
+    out, manifest = _harvest(tmp_path, namespace, [{"name": n, "kind": "value"} for n in namespace])
+    assert "more than" in manifest["big"]["error"] and "more than" in manifest["long"]["error"]

@@ -6,6 +6,7 @@ Jupyter kernel per submission. A pre-warmed interpreter can replace it behind th
 
 from __future__ import annotations
 
+import copy
 import os
 import shutil
 import subprocess
@@ -20,7 +21,7 @@ from jupyter_client.manager import AsyncKernelManager
 from nbclient import NotebookClient
 from nbclient.exceptions import CellTimeoutError, DeadKernelError
 
-from assignkit.harvest import Question, copy_inputs, harvest_source, take_out
+from assignkit.harvest import Question, harvest_source, take_out
 
 MEMORY_ERRORS = ("MemoryError", "OutOfMemoryError")
 MEMORY_MESSAGES = ("can't allocate memory", "cannot allocate memory", "std::bad_alloc")
@@ -61,7 +62,6 @@ class Job:
     notebook: nbformat.NotebookNode
     questions: list[Question]
     release_folder: Path  # its data files are copied into the sandbox
-    autograder_folder: Path  # hidden inputs of function artifacts come from here
     workdir: Path  # the sandbox folder: the kernel's cwd and home
     artifacts_dir: Path  # outside the sandbox: artifacts land in <artifacts_dir>/<question id>/
 
@@ -80,16 +80,20 @@ class SandboxKernelManager(AsyncKernelManager):
 
 
 class CappedClient(NotebookClient):
-    """nbclient's client, keeping at most `output_cap` bytes of a notebook's outputs."""
+    """nbclient's client, keeping at most `output_cap` bytes of a notebook's outputs (errors always kept)."""
 
     output_cap: int = 2_000_000
     output_seen: int = 0
 
     def output(self, outs, msg, display_id, cell_index):
-        self.output_seen += len(str(msg.get("content", "")))
-        if self.output_seen > self.output_cap:
-            return None
-        return super().output(outs, msg, display_id, cell_index)
+        if msg["msg_type"] != "error":
+            self.output_seen += len(str(msg.get("content", "")))
+        if self.output_seen <= self.output_cap or msg["msg_type"] == "error":
+            return super().output(outs, msg, display_id, cell_index)
+        note = f"[output past {self.output_cap} bytes dropped by the grader]"
+        if not any(out.get("text") == note for out in outs):
+            outs.append(nbformat.v4.new_output("stream", name="stderr", text=note))
+        return None
 
 
 @dataclass
@@ -111,8 +115,7 @@ class KernelExecutor:
         except DeadKernelError:
             execution.status, execution.reason = "kernel_died", "the kernel died while starting or stopping"
         execution.seconds = time.monotonic() - started
-        execution.notebook = nbformat.v4.new_notebook(
-            cells=[c for c in client.nb.cells if "assignkit_harvest" not in c.metadata], metadata=job.notebook.metadata)
+        execution.notebook = nbformat.v4.new_notebook(cells=_student_cells(client.nb.cells), metadata=job.notebook.metadata)
         return execution
 
     def _client(self, job: Job, cells: list[nbformat.NotebookNode]) -> CappedClient:
@@ -132,8 +135,6 @@ class KernelExecutor:
             remaining = self.limits.notebook_seconds - (time.monotonic() - started)
             client.timeout = max(1, int(min(self.limits.cell_seconds, remaining)))
             question = cell.metadata.get("assignkit_harvest")
-            if question:
-                copy_inputs(_question(job, question), job.autograder_folder, job.workdir / ".inputs")
             try:
                 client.execute_cell(cell, index)
             except CellTimeoutError:
@@ -148,19 +149,15 @@ class KernelExecutor:
                 execution.reason = f"{_where(cell, index)} used more than {self.limits.memory_mb} MB"
                 return
             if question:
-                take_out(job.workdir / ".harvest" / question, job.artifacts_dir / question)
+                take_out(job.workdir, question, job.artifacts_dir / question)
                 execution.harvested.append(question)
-
-
-def _question(job: Job, question_id: str) -> Question:
-    return next(q for q in job.questions if q.id == question_id)
 
 
 def _where(cell: nbformat.NotebookNode, index: int) -> str:
     if cell.metadata.get("assignkit_harvest"):
         return f"collecting the answers of {cell.metadata['assignkit_harvest']}"
     grade_id = cell.metadata.get("nbgrader", {}).get("grade_id")
-    return f"cell {index}" + (f" ({grade_id})" if grade_id else "")
+    return f"cell {cell.metadata['assignkit_position']}" + (f" ({grade_id})" if grade_id else "")
 
 
 def _ran_out_of_memory(cell: nbformat.NotebookNode) -> bool:
@@ -172,14 +169,22 @@ def _ran_out_of_memory(cell: nbformat.NotebookNode) -> bool:
     return False
 
 
+def _student_cells(cells: list[nbformat.NotebookNode]) -> list[nbformat.NotebookNode]:
+    kept = [c for c in cells if "assignkit_harvest" not in c.metadata]
+    for cell in kept:
+        cell.metadata.pop("assignkit_position", None)
+    return kept
+
+
 def _cells_with_harvests(job: Job) -> list[nbformat.NotebookNode]:
     """The notebook's cells with one harvest cell after each question's `after` cell (at the end if it is gone)."""
     after: dict[str, list[Question]] = {}
     for question in job.questions:
         after.setdefault(question.after, []).append(question)
     cells, placed = [], set()
-    for cell in job.notebook.cells:
-        cells.append(cell)
+    for position, cell in enumerate(job.notebook.cells):
+        cells.append(copy.deepcopy(cell))
+        cells[-1].metadata["assignkit_position"] = position  # the cell's number in the student's notebook
         for question in after.get(cell.metadata.get("nbgrader", {}).get("grade_id"), []):
             cells.append(_harvest_cell(job, question))
             placed.add(question.id)
@@ -188,7 +193,7 @@ def _cells_with_harvests(job: Job) -> list[nbformat.NotebookNode]:
 
 
 def _harvest_cell(job: Job, question: Question) -> nbformat.NotebookNode:
-    source = harvest_source(question, str(job.workdir / ".harvest" / question.id), str(job.workdir / ".inputs"))
+    source = harvest_source(question, str(job.workdir / ".harvest" / question.id))
     return nbformat.v4.new_code_cell(source, metadata={"assignkit_harvest": question.id})
 
 
@@ -197,7 +202,7 @@ def _prepare_workdir(job: Job, isolation: Isolation) -> None:
     for path in job.release_folder.iterdir():
         if path.is_file() and path.suffix != ".ipynb":
             shutil.copy(path, job.workdir / path.name)
-    for sub in (".harvest", ".inputs", ".home", ".tmp"):
+    for sub in (".harvest", ".home", ".tmp"):
         (job.workdir / sub).mkdir()
     if isolation.uid is not None:
         for path in [job.workdir, *job.workdir.rglob("*")]:

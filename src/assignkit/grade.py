@@ -8,6 +8,7 @@ and the same checks.
 from __future__ import annotations
 
 import concurrent.futures
+from concurrent.futures.process import BrokenProcessPool
 import hashlib
 import json
 import multiprocessing
@@ -104,8 +105,7 @@ def grade_one(homework: Homework, submission: Submission, settings: Settings) ->
     scratch = Path(tempfile.mkdtemp(prefix="sub-", dir=settings.run_root))
     try:
         isolation = Isolation(_worker_uid, settings.hidden) if _worker_uid is not None else Isolation(None)
-        job = Job(notebook, homework.questions, homework.release_folder, homework.autograder_folder,
-                  scratch / "sandbox", scratch / "artifacts")
+        job = Job(notebook, homework.questions, homework.release_folder, scratch / "sandbox", scratch / "artifacts")
         execution = KernelExecutor(settings.limits, isolation).run(job)
         checks, figures = run_checks(homework.autograder_folder, homework.release_folder, job.artifacts_dir,
                                      _not_run(homework, execution))
@@ -189,6 +189,21 @@ def grade_batch(course: Course, homework_name: str, paths: list[Path], out_dir: 
 
 
 def _run_pool(homework: Homework, todo: list[Submission], settings: Settings, isolated: bool):
+    """Results as they finish. When a worker dies (the machine killed it), the pool breaks and every unfinished
+    submission is tried again in a new pool; one that was running when pools broke twice gets an error row."""
+    tries = {s.student: 0 for s in todo}
+    while todo:
+        broken: list[Submission] = []
+        for submission, outcome in _one_pool(homework, todo, settings, isolated):
+            if isinstance(outcome, BrokenProcessPool) and tries[submission.student] < 1:
+                tries[submission.student] += 1
+                broken.append(submission)
+            else:
+                yield _result_of(outcome, homework, submission)
+        todo = broken
+
+
+def _one_pool(homework: Homework, todo: list[Submission], settings: Settings, isolated: bool):
     context = multiprocessing.get_context("forkserver")
     context.set_forkserver_preload(["assignkit.grade"])
     slots = context.Queue()
@@ -199,24 +214,25 @@ def _run_pool(homework: Homework, todo: list[Submission], settings: Settings, is
         futures = {pool.submit(grade_one, homework, s, settings): s for s in todo}
         try:
             for future in concurrent.futures.as_completed(futures):
-                yield _result_of(future, homework, futures[future])
+                yield futures[future], future.exception() or future.result()
         except BaseException:
             pool.shutdown(wait=False, cancel_futures=True)
             raise
 
 
-def _result_of(future: concurrent.futures.Future, homework: Homework, submission: Submission) -> dict:
-    try:
-        return future.result()
-    except Exception as error:  # the grader failed on this one; it still gets its row
-        result = {"student": submission.student, "homework": homework.name, "origin": submission.origin,
-                  "fingerprint": ""}
-        return _finish(result, homework, "not_gradable", f"the grader failed on this submission: {error!r}",
-                       [], [], [], time.monotonic())
+def _result_of(outcome: dict | BaseException, homework: Homework, submission: Submission) -> dict:
+    if isinstance(outcome, dict):
+        return outcome
+    # The grader failed on this one (a bug, or the machine killed its worker twice); it still gets its row.
+    result = {"student": submission.student, "homework": homework.name, "origin": submission.origin,
+              "fingerprint": ""}
+    return _finish(result, homework, "not_gradable", f"the grader failed on this submission: {outcome!r}",
+                   [], [], [], time.monotonic())
 
 
 def _hidden_folders(course: Course, paths: list[Path], out_dir: Path, run_root: Path) -> tuple[Path, ...]:
-    candidates = [course.root, out_dir, run_root, Path("/tmp"), Path("/root"), Path("/home"), Path("/var/tmp")]
+    shared = [Path("/tmp"), Path("/var/tmp"), Path("/dev/shm"), Path("/run/lock"), Path("/root"), Path("/home")]
+    candidates = [course.root, out_dir, run_root, *shared]
     candidates += [p if p.is_dir() else p.parent for p in paths]
     return tuple(dict.fromkeys(p.resolve() for p in candidates if p.resolve().is_dir() and p.resolve() != Path("/")))
 

@@ -3,7 +3,9 @@ of what it saved out of the sandbox."""
 
 from __future__ import annotations
 
-import shutil
+import json
+import os
+import stat
 import tomllib
 from dataclasses import dataclass
 from pathlib import Path
@@ -30,13 +32,14 @@ class Question:
     title: str
     after: str
     artifacts: tuple[Artifact, ...]
+    folder: Path  # autograder/<hw>/, where the inputs of function artifacts are
 
 
 def load_questions(autograder_folder: Path) -> list[Question]:
     path = autograder_folder / "questions.toml"
     try:
         entries = tomllib.loads(path.read_text())["question"]
-        questions = [_question(entry) for entry in entries]
+        questions = [_question(entry, autograder_folder) for entry in entries]
     except (OSError, KeyError, TypeError, tomllib.TOMLDecodeError) as error:
         raise QuestionsError(f"{path}: {error}") from None
     for question in questions:
@@ -48,35 +51,83 @@ def load_questions(autograder_folder: Path) -> list[Question]:
     return questions
 
 
-def _question(entry: dict) -> Question:
+def _question(entry: dict, folder: Path) -> Question:
     artifacts = tuple(Artifact(a["name"], a["kind"], a.get("inputs")) for a in entry["artifacts"])
-    return Question(entry["id"], entry.get("title", entry["id"]), entry.get("after", entry["id"]), artifacts)
+    return Question(entry["id"], entry.get("title", entry["id"]), entry.get("after", entry["id"]), artifacts, folder)
 
 
-def harvest_source(question: Question, out_dir: str, inputs_dir: str) -> str:
-    """One cell of code that saves the question's artifacts without adding a name to the student's namespace."""
-    plan = [{"name": a.name, "kind": a.kind, "inputs": a.inputs} for a in question.artifacts]
+def harvest_source(question: Question, out_dir: str) -> str:
+    """One cell of code that saves the question's artifacts without adding a name to the student's namespace.
+    The hidden inputs of function artifacts travel inside the code: no file of them enters the sandbox."""
+    plan = [{"name": a.name, "kind": a.kind, "calls": _calls(question, a)} for a in question.artifacts]
     return (f"(lambda ns: (exec({KERNEL_SOURCE!r}, ns), "
-            f"ns['harvest'](globals(), {plan!r}, {out_dir!r}, {inputs_dir!r})))({{'__name__': 'assignkit_harvest'}});")
+            f"ns['harvest'](globals(), {plan!r}, {out_dir!r})))({{'__name__': 'assignkit_harvest'}});")
 
 
-def copy_inputs(question: Question, autograder_folder: Path, inputs_dir: Path) -> None:
-    inputs_dir.mkdir(parents=True, exist_ok=True)
-    for artifact in question.artifacts:
-        if artifact.inputs:
-            shutil.copy(autograder_folder / artifact.inputs, inputs_dir / artifact.inputs)
+def _calls(question: Question, artifact: Artifact) -> list | None:
+    return json.loads((question.folder / artifact.inputs).read_text()) if artifact.inputs else None
 
 
-def take_out(harvested: Path, destination: Path) -> None:
-    """Move what the kernel saved to a folder the sandbox cannot reach, refusing files that are too large."""
+def take_out(workdir: Path, question_id: str, destination: Path) -> None:
+    """Move what the kernel saved in <workdir>/.harvest/<question_id> to `destination`, outside the sandbox.
+
+    The student's code owns everything below workdir and may have swapped any part of that path for a symlink
+    (even while we read), so each step is opened relative to the last with O_NOFOLLOW, files are read from
+    descriptors, and only entries of the folder actually opened are unlinked.
+    """
     destination.mkdir(parents=True, exist_ok=True)
-    total = 0
-    found = harvested.is_dir() and not harvested.is_symlink()
-    for path in sorted(harvested.glob("*")) if found else []:
-        if path.is_symlink() or not path.is_file():
+    try:
+        folder = _open_beneath(workdir, ".harvest", question_id)
+    except OSError:
+        return
+    try:
+        _copy_entries(folder, destination)
+    finally:
+        os.close(folder)
+
+
+def _open_beneath(root: Path, *names: str) -> int:
+    fd = os.open(root, os.O_RDONLY | os.O_DIRECTORY)
+    for name in names:
+        try:
+            inner = os.open(name, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW, dir_fd=fd)
+        finally:
+            os.close(fd)
+        fd = inner
+    return fd
+
+
+def _copy_entries(folder: int, destination: Path) -> None:
+    total, refused = 0, []
+    for name in sorted(os.listdir(folder), key=lambda n: (n != "manifest.json", n)):
+        try:
+            fd = os.open(name, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK, dir_fd=folder)
+        except OSError:
             continue
-        total += path.stat().st_size
-        if total > MAX_HARVEST_BYTES:
-            break
-        shutil.copyfile(path, destination / path.name)
-    shutil.rmtree(harvested, ignore_errors=True)
+        with os.fdopen(fd, "rb") as file:
+            info = os.fstat(file.fileno())
+            if not stat.S_ISREG(info.st_mode):
+                continue
+            total += info.st_size
+            if total > MAX_HARVEST_BYTES:
+                refused.append(name)
+                continue
+            (destination / name).write_bytes(file.read(MAX_HARVEST_BYTES))
+        os.unlink(name, dir_fd=folder)
+    _mark_too_large(destination / "manifest.json", refused)
+
+
+def _mark_too_large(manifest_path: Path, refused: list[str]) -> None:
+    if not refused or not manifest_path.is_file():
+        return
+    try:
+        manifest = json.loads(manifest_path.read_text())
+    except ValueError:
+        return
+    for name in refused:
+        artifact = name.removesuffix(".pt")
+        if artifact in manifest:
+            manifest[artifact] = {"ok": False, "kind": manifest[artifact].get("kind"),
+                                  "error": f"{artifact} is too large to grade (the limit is "
+                                           f"{MAX_HARVEST_BYTES // 1_000_000} MB for a question)"}
+    manifest_path.write_text(json.dumps(manifest))

@@ -15,6 +15,7 @@ import signal
 
 MS_NOSUID, MS_NODEV, MS_BIND, MS_REC, MS_PRIVATE = 0x2, 0x4, 0x1000, 0x4000, 0x40000
 PR_SET_PDEATHSIG, PR_SET_NO_NEW_PRIVS = 1, 38
+MAX_PROCESSES = 64  # processes and threads of one sandbox; a kernel with torch uses about 10
 _libc = ctypes.CDLL(None, use_errno=True)
 
 
@@ -44,9 +45,34 @@ def _within(path: str, folder: str) -> bool:
 
 
 def limit(memory_bytes: int, file_bytes: int) -> None:
+    """Limits of each process: address space, file size, no core dumps."""
     resource.setrlimit(resource.RLIMIT_AS, (memory_bytes, memory_bytes))
     resource.setrlimit(resource.RLIMIT_FSIZE, (file_bytes, file_bytes))
     resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
+
+
+def confine(uid: int, memory_bytes: int) -> None:
+    """Limits of the whole sandbox, forked children included: processes and threads of its own user (RLIMIT_NPROC
+    counts per user, and each worker has one), and memory through a cgroup where the machine offers one."""
+    resource.setrlimit(resource.RLIMIT_NPROC, (MAX_PROCESSES, MAX_PROCESSES))
+    for folder, settings in _cgroup_settings(memory_bytes):
+        group = os.path.join(folder, "assignkit", f"sandbox-{uid}")
+        try:
+            os.makedirs(group, exist_ok=True)
+            for name, value in settings.items():
+                with open(os.path.join(group, name), "w") as f:
+                    f.write(str(value))
+            with open(os.path.join(group, "cgroup.procs"), "w") as f:
+                f.write(str(os.getpid()))
+        except OSError:
+            pass  # no cgroup here (a container without it): the per-process and NPROC limits still hold
+
+
+def _cgroup_settings(memory_bytes: int) -> list[tuple[str, dict[str, int]]]:
+    if os.path.exists("/sys/fs/cgroup/cgroup.controllers"):  # cgroup v2
+        return [("/sys/fs/cgroup", {"memory.max": memory_bytes, "pids.max": MAX_PROCESSES})]
+    return [("/sys/fs/cgroup/memory", {"memory.limit_in_bytes": memory_bytes}),  # cgroup v1
+            ("/sys/fs/cgroup/pids", {"pids.max": MAX_PROCESSES})]
 
 
 def become(uid: int) -> None:
@@ -76,6 +102,7 @@ def main(argv: list[str] | None = None) -> None:
             os.chown(path, args.uid, args.uid)
     limit(args.memory, args.file_size)
     if args.uid is not None:
+        confine(args.uid, args.memory)
         become(args.uid)
     os.execvp(command[0], command)
 

@@ -17,7 +17,7 @@ class Refused(Exception):
     pass
 
 
-def harvest(namespace, plan, out_dir, inputs_dir):
+def harvest(namespace, plan, out_dir):
     import torch
 
     os.makedirs(out_dir, exist_ok=True)
@@ -27,7 +27,7 @@ def harvest(namespace, plan, out_dir, inputs_dir):
         try:
             if name not in namespace:
                 raise Refused(f"{name} is not defined: its answer cell was not filled in, did not run, or raised an error")
-            payload, info = HARVESTERS[kind](namespace[name], item, inputs_dir)
+            payload, info = HARVESTERS[kind](namespace[name], item)
             torch.save(payload, os.path.join(out_dir, name + ".pt"))
             manifest[name] = {"ok": True, "kind": kind, **info}
         except Exception as error:  # anything a student's object does wrong is that artifact's problem only
@@ -42,12 +42,12 @@ def _describe_error(error):
     return f"{type(error).__name__}: {error}"[:500]
 
 
-def harvest_value(obj, item, inputs_dir):
+def harvest_value(obj, item):
     counter = [0]
     return {"value": convert(obj, counter, 0)}, {"summary": summarize(obj)}
 
 
-def harvest_module(obj, item, inputs_dir):
+def harvest_module(obj, item):
     import torch
 
     if not isinstance(obj, torch.nn.Module):
@@ -69,18 +69,21 @@ def describe_layer(layer):
     return description
 
 
-def harvest_function(obj, item, inputs_dir):
+def harvest_function(obj, item):
     if not callable(obj):
         raise Refused(f"{item['name']} is a {type(obj).__name__}, not a function")
-    with open(os.path.join(inputs_dir, item["inputs"])) as f:
-        calls = json.load(f)
     results = []
-    for arguments in calls:
+    for arguments in item["calls"]:
         try:
             output = obj(*[as_argument(a) for a in arguments])
+        except Exception as error:
+            results.append({"output": None, "error": f"{item['name']} raised {_describe_error(error)}"})
+            continue
+        try:
             results.append({"output": convert(output, [0], 0), "error": None})
         except Exception as error:
-            results.append({"output": None, "error": _describe_error(error)})
+            results.append({"output": None, "error": f"the output of {item['name']} cannot be graded: "
+                                                     f"{_describe_error(error)}"})
     return {"calls": results}, {}
 
 
@@ -95,15 +98,17 @@ def convert(obj, counter, depth):
     import numpy
     import torch
 
+    cls = type(obj)  # not isinstance: an object can claim any class through __class__
     if depth > MAX_DEPTH:
         raise Refused("nested too deeply")
-    if obj is None or type(obj) in (bool, int, float, str):
+    if obj is None or cls in (bool, int, float, str):
+        _count(counter, len(obj) // 8 if cls is str else 1)
         return obj
-    if isinstance(obj, torch.Tensor):
-        return _count(counter, obj.detach().cpu().clone().as_subclass(torch.Tensor))
-    if isinstance(obj, numpy.ndarray):
+    if issubclass(cls, torch.Tensor):
+        return _count(counter, torch.Tensor.detach(obj).cpu().clone().as_subclass(torch.Tensor))
+    if issubclass(cls, numpy.ndarray):
         return _count(counter, torch.from_numpy(numpy.array(obj, copy=True)))
-    if isinstance(obj, numpy.generic):
+    if issubclass(cls, numpy.generic):
         return obj.item()
     if type(obj) in (list, tuple):
         return [convert(x, counter, depth + 1) for x in obj]
@@ -112,11 +117,11 @@ def convert(obj, counter, depth):
     raise Refused(f"a {type(obj).__name__} cannot be graded; expected a tensor, number, string, or a list of them")
 
 
-def _count(counter, tensor):
-    counter[0] += tensor.numel()
+def _count(counter, value):
+    counter[0] += value if type(value) is int else value.numel()
     if counter[0] > MAX_ELEMENTS:
         raise Refused(f"more than {MAX_ELEMENTS} numbers")
-    return tensor
+    return value
 
 
 def summarize(obj):

@@ -44,7 +44,7 @@ STATUS_TEXT = {
     "timeout": ("Time limit reached",
                 "A cell ran longer than the time limit, so the run was stopped at that cell. " + _KEEP_EARLIER),
     "kernel_died": ("Notebook stopped",
-                    "Python stopped while running your notebook (for example a crash, sys.exit() or os._exit()). "
+                    "Python stopped while running your notebook (for example a crash, a segmentation fault or os._exit()). "
                     + _KEEP_EARLIER),
     "memory_exceeded": ("Memory limit reached",
                         "Your notebook used more memory than allowed, so the run was stopped. " + _KEEP_EARLIER),

@@ -1,0 +1,98 @@
+"""Shared fixtures: the tiny test homework released into a temporary course, and submissions built from it."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import shutil
+import signal
+import threading
+from pathlib import Path
+
+import nbformat
+import pytest
+
+from assignkit.layout import Course
+
+COURSE = Path(__file__).parent / "course"
+
+
+@pytest.fixture(scope="session")
+def tiny_course(tmp_path_factory) -> Course:
+    """A copy of tests/course with release/tiny made by `assignkit release` (tests/course/release is ignored)."""
+    from assignkit.release import release
+
+    root = tmp_path_factory.mktemp("course") / "course"
+    shutil.copytree(COURSE, root, ignore=shutil.ignore_patterns("release", ".nbgrader", "__pycache__"))
+    course = Course(root)
+    release(course, "tiny")
+    return course
+
+
+def tiny_notebook(course: Course, answers: dict[str, str] | None = None, *, blank: bool = False) -> str:
+    """The tiny notebook as a student would submit it: the solution (or the blank release when `blank`), with
+    the source of each answer cell named (by grade_id) in `answers` replaced. Returns the notebook's JSON text."""
+    path = course.release_notebook("tiny") if blank else course.source_notebook("tiny")
+    notebook = nbformat.read(path, as_version=4)
+    missing = set(answers or {})
+    for cell in notebook.cells:
+        grade_id = cell.metadata.get("nbgrader", {}).get("grade_id")
+        if grade_id in (answers or {}):
+            cell.source = answers[grade_id]
+            missing.discard(grade_id)
+    assert not missing, f"no cells with grade_id {sorted(missing)} in the tiny notebook"
+    return nbformat.writes(notebook)
+
+
+class KernelReaper:
+    """Kills the sandboxed kernels a grade_batch run leaves behind, while it runs and at the end.
+
+    A safety net (kernels used to outlive their submission, infinite loops included, until 4ddedf0): a kernel
+    still running once its sandbox folder is gone (grade_one deletes it) is killed and counted in `leaked` (pids of
+    its `unshare`). Only kernels of the batch writing to `out_dir` are touched: their `unshare` has
+    `--hide=<out_dir>`.
+    """
+
+    def __init__(self, out_dir: Path):
+        self.mark = f"--hide={Path(out_dir).resolve()}"
+        self.leaked: set[int] = set()
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._loop, daemon=True)
+
+    def __enter__(self) -> "KernelReaper":
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self._stop.set()
+        self._thread.join()
+        self.reap(finished_only=False)
+
+    def _loop(self) -> None:
+        while not self._stop.wait(0.5):
+            self.reap(finished_only=True)
+
+    def reap(self, finished_only: bool) -> None:
+        for proc in Path("/proc").glob("[0-9]*"):
+            try:
+                args = (proc / "cmdline").read_bytes().decode(errors="replace").split("\0")
+            except OSError:
+                continue
+            if not args[0].endswith("unshare") or self.mark not in args or "--give" not in args:
+                continue
+            if finished_only and Path(args[args.index("--give") + 1]).parent.exists():
+                continue
+            pid = int(proc.name)
+            for child in _children(pid) + [pid]:
+                with contextlib.suppress(OSError):
+                    os.kill(child, signal.SIGKILL)
+            self.leaked.add(pid)
+
+
+def _children(pid: int) -> list[int]:
+    children = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        with contextlib.suppress(OSError, ValueError, IndexError):
+            if int(stat.read_text().rsplit(")", 1)[1].split()[1]) == pid:
+                children.append(int(stat.parent.name))
+    return children

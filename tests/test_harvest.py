@@ -1,0 +1,80 @@
+"""Grader side of the harvest: questions.toml, the harvest cell, and the copy out of the student's folder."""
+
+import json
+import os
+from pathlib import Path
+
+import pytest
+import torch
+
+from assignkit import harvest as harvest_module
+from assignkit.harvest import Artifact, Question, QuestionsError, harvest_source, load_questions, take_out
+
+
+def _question(folder: Path, *artifacts: Artifact) -> Question:
+    return Question("q1", "Q1", "q1_form", artifacts, folder)
+
+
+def test_harvest_cell_adds_no_name_and_carries_the_hidden_inputs(tmp_path):
+    (tmp_path / "inputs.json").write_text(json.dumps([[[[1.0], [2.0]]]]))
+    question = _question(tmp_path, Artifact("double", "function", "inputs.json"), Artifact("t", "value"))
+    namespace = {"double": lambda v: 2 * v, "t": torch.ones(2)}
+    exec(harvest_source(question, str(tmp_path / "out")), namespace)
+    assert set(namespace) == {"double", "t", "__builtins__"}
+    calls = torch.load(tmp_path / "out" / "double.pt", weights_only=True)["calls"]
+    assert torch.equal(calls[0]["output"], torch.tensor([[2.0], [4.0]]))
+
+
+def test_questions_toml_errors_name_the_file(tmp_path):
+    (tmp_path / "questions.toml").write_text('[[question]]\nid = "q1"\nartifacts = [{ name = "x", kind = "blob" }]\n')
+    with pytest.raises(QuestionsError, match="questions.toml: q1.x: kind must be one of"):
+        load_questions(tmp_path)
+
+
+def _student_folder(tmp_path: Path) -> Path:
+    workdir = tmp_path / "sandbox"
+    (workdir / ".harvest" / "q1").mkdir(parents=True)
+    return workdir
+
+
+def test_take_out_copies_files_and_empties_the_folder(tmp_path):
+    workdir = _student_folder(tmp_path)
+    (workdir / ".harvest" / "q1" / "manifest.json").write_text("{}")
+    (workdir / ".harvest" / "q1" / "t.pt").write_bytes(b"data")
+    take_out(workdir, "q1", tmp_path / "out")
+    assert (tmp_path / "out" / "t.pt").read_bytes() == b"data"
+    assert os.listdir(workdir / ".harvest" / "q1") == []
+
+
+@pytest.mark.parametrize("swapped", [".harvest", ".harvest/q1"])
+def test_take_out_never_follows_a_symlinked_folder(tmp_path, swapped):
+    workdir = _student_folder(tmp_path)
+    host = tmp_path / "host"
+    (host / "q1").mkdir(parents=True)
+    (host / "q1" / "secret.pt").write_text("host file")
+    (host / "secret.pt").write_text("host file")
+    target = workdir / swapped
+    os.rename(target, tmp_path / "moved")
+    target.symlink_to(host / "q1" if swapped.endswith("q1") else host)
+    take_out(workdir, "q1", tmp_path / "out")
+    assert not (tmp_path / "out" / "secret.pt").exists()
+    assert (host / "q1" / "secret.pt").is_file() and (host / "secret.pt").is_file()
+
+
+def test_take_out_skips_symlinks_and_fifos_inside(tmp_path):
+    workdir = _student_folder(tmp_path)
+    (tmp_path / "host.txt").write_text("host file")
+    (workdir / ".harvest" / "q1" / "link.pt").symlink_to(tmp_path / "host.txt")
+    os.mkfifo(workdir / ".harvest" / "q1" / "fifo.pt")
+    take_out(workdir, "q1", tmp_path / "out")
+    assert os.listdir(tmp_path / "out") == [] and (tmp_path / "host.txt").read_text() == "host file"
+
+
+def test_an_artifact_over_the_size_limit_says_so(tmp_path, monkeypatch):
+    monkeypatch.setattr(harvest_module, "MAX_HARVEST_BYTES", 100)
+    workdir = _student_folder(tmp_path)
+    (workdir / ".harvest" / "q1" / "manifest.json").write_text(json.dumps({"big": {"ok": True, "kind": "value"}}))
+    (workdir / ".harvest" / "q1" / "big.pt").write_bytes(b"x" * 200)
+    take_out(workdir, "q1", tmp_path / "out")
+    manifest = json.loads((tmp_path / "out" / "manifest.json").read_text())
+    assert manifest["big"]["ok"] is False and "too large to grade" in manifest["big"]["error"]
