@@ -10,24 +10,12 @@ against the tolerances.
 
 from __future__ import annotations
 
-import copy
-from pathlib import Path
-from typing import NamedTuple
 
-import nbformat
+from mutation import Mutant, MutantError, make_mutant  # noqa: F401 (re-exported)
 
 
-class MutantError(ValueError):
-    pass
 
 
-class Mutant(NamedTuple):
-    name: str
-    grade_id: str  # the answer cell edited
-    old: str  # exact text of that cell, found exactly once
-    new: str
-    breaks: str  # the question id that must lose points
-    also: tuple[str, ...] = ()  # later questions that inherit the error (CASCADES only)
 
 
 RECORD_STEPS = """        if epoch % every == 0:
@@ -107,18 +95,3 @@ CASCADES: list[Mutant] = [
 ]
 
 
-def make_mutant(source_nb_path: Path, mutant: Mutant) -> nbformat.NotebookNode:
-    """The source notebook with `mutant` applied; MutantError when its cell or text is not there exactly once."""
-    notebook = copy.deepcopy(nbformat.read(source_nb_path, as_version=4))
-    cells = [c for c in notebook.cells if c.metadata.get("nbgrader", {}).get("grade_id") == mutant.grade_id]
-    if len(cells) != 1:
-        raise MutantError(f"{mutant.name}: {len(cells)} cells with grade_id {mutant.grade_id!r} in {source_nb_path}")
-    cell = cells[0]
-    if not cell.metadata["nbgrader"].get("solution"):
-        raise MutantError(f"{mutant.name}: cell {mutant.grade_id!r} is not an answer cell; the grader restores it")
-    count = cell.source.count(mutant.old)
-    if count != 1:
-        raise MutantError(f"{mutant.name}: the text to replace occurs {count} times in cell {mutant.grade_id!r}; "
-                          f"expected exactly once:\n{mutant.old}")
-    cell.source = cell.source.replace(mutant.old, mutant.new)
-    return notebook

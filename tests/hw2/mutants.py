@@ -8,19 +8,10 @@ wrong fits against the thresholds.
 
 from __future__ import annotations
 
-import copy
-from pathlib import Path
-from typing import NamedTuple
 
-import nbformat
+from mutation import Mutant, MutantError, make_mutant  # noqa: F401 (re-exported)
 
 
-class Mutant(NamedTuple):
-    name: str
-    grade_id: str  # the answer cell edited
-    old: str  # exact text of that cell, found exactly once
-    new: str
-    breaks: str  # the question id that must lose points
 
 
 Q3_ARCH = """    torch.nn.Linear(in_features=1, out_features=2),
@@ -90,20 +81,5 @@ MUTANTS: list[Mutant] = [
 ]
 
 
-class MutantError(ValueError):
-    pass
 
 
-def make_mutant(source_nb_path: Path | str, mutant: Mutant) -> nbformat.NotebookNode:
-    """The source notebook with `mutant` applied; MutantError unless its text is found exactly once."""
-    notebook = copy.deepcopy(nbformat.read(str(source_nb_path), as_version=4))
-    cells = [c for c in notebook.cells if c.metadata.get("nbgrader", {}).get("grade_id") == mutant.grade_id]
-    if len(cells) != 1:
-        raise MutantError(f"{mutant.name}: {len(cells)} cells have grade_id {mutant.grade_id!r}; expected 1")
-    cell = cells[0]
-    count = cell.source.count(mutant.old)
-    if count != 1:
-        raise MutantError(f"{mutant.name}: the text to replace occurs {count} times in {mutant.grade_id}; "
-                          f"expected exactly once:\n{mutant.old}")
-    cell.source = cell.source.replace(mutant.old, mutant.new)
-    return notebook
