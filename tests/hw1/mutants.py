@@ -10,12 +10,7 @@ against the tolerances.
 
 from __future__ import annotations
 
-
 from mutation import Mutant, MutantError, make_mutant  # noqa: F401 (re-exported)
-
-
-
-
 
 
 RECORD_STEPS = """        if epoch % every == 0:
@@ -93,5 +88,3 @@ CASCADES: list[Mutant] = [
            "q3_recorder", LATER),
     Mutant("record_after_step4", "q3_recorder_answer_b", RECORD_STEPS, RECORD_AFTER_STEP4, "q3_recorder", LATER),
 ]
-
-

@@ -8,10 +8,7 @@ wrong fits against the thresholds.
 
 from __future__ import annotations
 
-
 from mutation import Mutant, MutantError, make_mutant  # noqa: F401 (re-exported)
-
-
 
 
 Q3_ARCH = """    torch.nn.Linear(in_features=1, out_features=2),
@@ -79,7 +76,3 @@ MUTANTS: list[Mutant] = [
            "q6_example3"),
     Mutant("q6_100_epochs", "q6_answer", "for epoc in range(3000):", "for epoc in range(100):", "q6_example3"),
 ]
-
-
-
-
