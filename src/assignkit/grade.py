@@ -28,7 +28,7 @@ from assignkit.execute import Execution, Isolation, Job, KernelExecutor, Limits
 from assignkit.fileio import atomic_write_text
 from assignkit.harvest import Question, QuestionsError, load_questions
 from assignkit.layout import Course
-from assignkit.preflight import NotGradable, prepare
+from assignkit.preflight import NotGradable, prepare_submission
 from assignkit.submissions import Submission, collect
 
 FIRST_SANDBOX_UID = 61000
@@ -117,10 +117,8 @@ def grade_one(homework: Homework, submission: Submission, settings: Settings) ->
 
 
 def _preflight(homework: Homework, submission: Submission) -> nbformat.NotebookNode:
-    if submission.problem:
-        raise NotGradable(submission.problem)
     release_nb = nbformat.read(homework.release_folder / f"{homework.name}.ipynb", as_version=4)
-    return prepare(submission.content, release_nb, homework.name)
+    return prepare_submission(submission, release_nb, homework.name)
 
 
 def _not_run(homework: Homework, execution: Execution) -> dict[str, str]:
