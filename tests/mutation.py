@@ -37,3 +37,51 @@ def make_mutant(source_nb_path: Path | str, mutant: Mutant) -> nbformat.Notebook
                           f"expected exactly once:\n{mutant.old}")
     cell.source = cell.source.replace(mutant.old, mutant.new)
     return notebook
+
+
+def released_copy(root: Path, homework: str, scratch: Path):
+    """A course at `scratch` holding only `homework`, released anew, so a test never depends on release/."""
+    import shutil
+
+    from assignkit.layout import Course
+    from assignkit.release import release
+
+    course, real = Course(scratch), Course(root)
+    shutil.copytree(real.source_dir / homework, course.source_dir / homework)  # data symlinks copied as files
+    shutil.copytree(real.autograder_folder(homework), course.autograder_folder(homework),
+                    ignore=shutil.ignore_patterns("__pycache__", "calibrate.py", "MARGINS.md"))
+    shutil.copy(real.nbgrader_config, course.nbgrader_config)
+    release(course, homework)
+    return course
+
+
+def grade_mutants(course, homework: str, mutants: list[Mutant], scratch: Path) -> list[str]:
+    """Grade every mutant in one batch; the problems found: a mutant that keeps all the points of a question it
+    breaks, or loses points in any other question."""
+    from assignkit.execute import Limits
+    from assignkit.grade import grade_batch
+
+    folder = scratch / "submissions"
+    folder.mkdir(parents=True)
+    for mutant in mutants:
+        nbformat.write(make_mutant(course.source_notebook(homework), mutant), folder / f"{mutant.name}.ipynb")
+    results = grade_batch(course, homework, [folder], scratch / "out", jobs=2, limits=Limits(), force=True,
+                          on_note=lambda note: None)
+    by_student = {r["student"]: r for r in results}
+    return [problem for mutant in mutants for problem in _problems(mutant, by_student[mutant.name])]
+
+
+def _problems(mutant: Mutant, result: dict) -> list[str]:
+    if result["status"] != "graded":
+        return [f"{mutant.name}: status {result['status']} ({result['reason']})"]
+    problems = []
+    broken = {mutant.breaks, *mutant.also}
+    for question in result["questions"]:
+        full = question["score"] == question["max_score"]
+        if question["id"] in broken and full:
+            problems.append(f"{mutant.name}: keeps all {question['max_score']} points of {question['id']}")
+        if question["id"] not in broken and not full:
+            lost = [f"{c['name']}: {c['message']}" for c in result["checks"]
+                    if c["question"] == question["id"] and not c["passed"]]
+            problems.append(f"{mutant.name}: also loses points in {question['id']}: {lost}")
+    return problems
