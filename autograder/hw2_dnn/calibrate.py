@@ -27,7 +27,6 @@ from pathlib import Path
 
 os.environ.setdefault("MPLBACKEND", "Agg")
 import nbformat  # noqa: E402
-import numpy as np  # noqa: E402
 import torch  # noqa: E402
 
 HERE = Path(__file__).resolve().parent
@@ -267,7 +266,7 @@ def main() -> int:
     for name, (given, expected) in answers.items():
         if given != expected:
             failures.append(f"the notebook's {name} is {given!r}; the checks expect {expected!r}")
-    lines += ["", f"Choice answers in the notebook: " + ", ".join(f"{k} = {v[0]!r} (checks expect {v[1]!r})"
+    lines += ["", "Choice answers in the notebook: " + ", ".join(f"{k} = {v[0]!r} (checks expect {v[1]!r})"
                                                                    for k, v in answers.items())]
 
     lines += ["", "## Wrong answers (each must fail at least one check of its question)", "",
