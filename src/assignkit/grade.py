@@ -32,6 +32,7 @@ from assignkit.preflight import NotGradable, prepare_submission
 from assignkit.submissions import Submission, collect
 
 FIRST_SANDBOX_UID = 61000
+SYSTEM_FOLDERS = {"bin", "sbin", "lib", "lib32", "lib64", "libx32", "usr", "etc", "proc", "sys", "dev"}
 NOT_ISOLATED_NOTE = ("not running as root: submissions run as this user, with network access, "
                      "and can read what this user can (run as root on Linux to isolate them)")
 
@@ -229,8 +230,11 @@ def _result_of(outcome: dict | BaseException, homework: Homework, submission: Su
 
 
 def _hidden_folders(course: Course, paths: list[Path], out_dir: Path, run_root: Path) -> tuple[Path, ...]:
-    shared = [Path("/tmp"), Path("/var/tmp"), Path("/dev/shm"), Path("/run/lock"), Path("/root"), Path("/home")]
-    candidates = [course.root, out_dir, run_root, *shared]
+    """Every top-level folder but the system's (so no copy of a course anywhere on the machine is readable),
+    the course, the output, the submissions, and the shared writable /dev/shm. The jail brings back the Python
+    installation and the sandbox's own folder from beneath them."""
+    top = [p for p in Path("/").iterdir() if p.is_dir() and not p.is_symlink() and p.name not in SYSTEM_FOLDERS]
+    candidates = [course.root, out_dir, run_root, *top, Path("/dev/shm")]
     candidates += [p if p.is_dir() else p.parent for p in paths]
     return tuple(dict.fromkeys(p.resolve() for p in candidates if p.resolve().is_dir() and p.resolve() != Path("/")))
 
