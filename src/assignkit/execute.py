@@ -114,6 +114,10 @@ class KernelExecutor:
                 self._run_cells(client, job, cells, execution, started)
         except DeadKernelError:
             execution.status, execution.reason = "kernel_died", "the kernel died while starting or stopping"
+        except RuntimeError as error:  # nbclient/jupyter_client: "Kernel died before replying to kernel_info"
+            if "kernel" not in str(error).lower():
+                raise
+            execution.status, execution.reason = "kernel_died", f"the kernel did not start: {error}"
         execution.seconds = time.monotonic() - started
         execution.notebook = nbformat.v4.new_notebook(cells=_student_cells(client.nb.cells), metadata=job.notebook.metadata)
         return execution
