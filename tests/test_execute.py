@@ -79,3 +79,8 @@ def test_a_question_harvested_before_a_timeout_keeps_its_artifacts(tiny_course, 
     assert execution.status == "timeout" and "q3_double_answer" in execution.reason
     assert execution.harvested == ["q1_tensor", "q2_net"]
     assert (job.artifacts_dir / "q2_net" / "net.pt").is_file() and not (job.artifacts_dir / "q3_double").exists()
+
+
+def test_a_kernel_that_cannot_start_is_kernel_died(tiny_course, tmp_path):
+    execution = KernelExecutor(Limits(memory_mb=32), _isolation()).run(_job(tiny_course, tmp_path))
+    assert execution.status == "kernel_died" and execution.harvested == []
