@@ -119,7 +119,8 @@ class KernelExecutor:
                 raise
             execution.status, execution.reason = "kernel_died", f"the kernel did not start: {error}"
         execution.seconds = time.monotonic() - started
-        execution.notebook = nbformat.v4.new_notebook(cells=_student_cells(client.nb.cells), metadata=job.notebook.metadata)
+        execution.notebook = nbformat.v4.new_notebook(cells=_student_cells(client.nb.cells),
+                                                      metadata=job.notebook.metadata)
         return execution
 
     def _client(self, job: Job, cells: list[nbformat.NotebookNode]) -> CappedClient:
@@ -143,21 +144,23 @@ class KernelExecutor:
                 client.execute_cell(cell, index)
             except CellTimeoutError:
                 execution.status = "timeout"
-                execution.reason = f"{_where(cell, index)} was still running after {client.timeout} s"
+                execution.reason = (f"{_where(cell)} was still running after {client.timeout} s"
+                                    if client.timeout >= self.limits.cell_seconds else
+                                    f"the notebook ran past {self.limits.notebook_seconds:g} s, in {_where(cell)}")
                 return
             except DeadKernelError:
-                execution.status, execution.reason = "kernel_died", f"the kernel died in {_where(cell, index)}"
+                execution.status, execution.reason = "kernel_died", f"the kernel died in {_where(cell)}"
                 return
             if _ran_out_of_memory(cell):
                 execution.status = "memory_exceeded"
-                execution.reason = f"{_where(cell, index)} used more than {self.limits.memory_mb} MB"
+                execution.reason = f"{_where(cell)} used more than {self.limits.memory_mb} MB"
                 return
             if question:
                 take_out(job.workdir, question, job.artifacts_dir / question)
                 execution.harvested.append(question)
 
 
-def _where(cell: nbformat.NotebookNode, index: int) -> str:
+def _where(cell: nbformat.NotebookNode) -> str:
     if cell.metadata.get("assignkit_harvest"):
         return f"collecting the answers of {cell.metadata['assignkit_harvest']}"
     grade_id = cell.metadata.get("nbgrader", {}).get("grade_id")
