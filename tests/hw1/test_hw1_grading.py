@@ -5,12 +5,12 @@ question; each of CASCADES (a broken `record`, which Q4 and Q5 call) in exactly 
 from __future__ import annotations
 
 import importlib.util
-import tomllib
 from pathlib import Path
 
 import nbformat
 import pytest
 
+from assignkit.harvest import load_questions
 from assignkit.layout import Course
 from mutation import grade_mutants, released_copy
 
@@ -20,9 +20,6 @@ _spec = importlib.util.spec_from_file_location("hw1_mutants", Path(__file__).wit
 mutants = importlib.util.module_from_spec(_spec)
 _spec.loader.exec_module(mutants)
 
-
-def _question_ids() -> list[str]:
-    return [q["id"] for q in tomllib.loads((ROOT / "autograder" / HW / "questions.toml").read_text())["question"]]
 
 
 @pytest.fixture(scope="module")
@@ -38,7 +35,7 @@ def test_mutants_apply_exactly_once_and_cover_every_question():
     assert len({m.name for m in everything}) == len(everything)
     for mutant in everything:
         assert mutants.make_mutant(source, mutant) != original, mutant.name
-    assert {m.breaks for m in mutants.MUTANTS} == set(_question_ids())
+    assert {m.breaks for m in mutants.MUTANTS} == _question_ids()
     assert all(not m.also for m in mutants.MUTANTS) and all(m.also for m in mutants.CASCADES)
 
 
@@ -59,3 +56,7 @@ def test_every_mutant_loses_exactly_its_question(hw1_course, tmp_path):
     # The solution (full marks) and the blank release (0) are proven by tests/test_validate.py.
     problems = grade_mutants(hw1_course, HW, mutants.MUTANTS + mutants.CASCADES, tmp_path)
     assert not problems, "\n".join(problems)
+
+
+def _question_ids() -> set[str]:
+    return {q.id for q in load_questions(Course(ROOT).autograder_folder(HW))}
