@@ -44,6 +44,7 @@ class Homework:
     name: str
     questions: list[Question]
     release_folder: Path
+    release_notebook: nbformat.NotebookNode  # what preflight restores locked and test cells from
     autograder_folder: Path
     points: dict[str, float]  # what each question is worth
     fingerprint: str  # changes whenever the checks, the release or the grader change
@@ -56,7 +57,8 @@ class Homework:
         unknown = sorted(set(points) - {q.id for q in questions})
         if unknown:
             raise QuestionsError(f"{autograder}: checks name questions missing from questions.toml: {unknown}")
-        return Homework(name, questions, course.release_folder(name), autograder, points,
+        release_notebook = nbformat.read(course.release_notebook(name), as_version=4)
+        return Homework(name, questions, course.release_folder(name), release_notebook, autograder, points,
                         _fingerprint([autograder, course.release_folder(name), Path(__file__).parent]))
 
 
@@ -100,7 +102,7 @@ def grade_one(homework: Homework, submission: Submission, settings: Settings) ->
     result = {"student": submission.student, "homework": homework.name, "origin": submission.origin,
               "fingerprint": submission_fingerprint(homework, submission)}
     try:
-        notebook = _preflight(homework, submission)
+        notebook = prepare_submission(submission, homework.release_notebook, homework.name)
     except NotGradable as reason:
         return _finish(result, homework, "not_gradable", str(reason), [], [], [], started)
     scratch = Path(tempfile.mkdtemp(prefix="sub-", dir=settings.run_root))
@@ -115,11 +117,6 @@ def grade_one(homework: Homework, submission: Submission, settings: Settings) ->
                        [c.as_dict() for c in checks], figures, started)
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
-
-
-def _preflight(homework: Homework, submission: Submission) -> nbformat.NotebookNode:
-    release_nb = nbformat.read(homework.release_folder / f"{homework.name}.ipynb", as_version=4)
-    return prepare_submission(submission, release_nb, homework.name)
 
 
 def _not_run(homework: Homework, execution: Execution) -> dict[str, str]:
