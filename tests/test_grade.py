@@ -95,8 +95,8 @@ def _without_seconds(rows: list[dict]) -> list[dict]:
     return [{k: v for k, v in row.items() if k != "seconds"} for row in rows]
 
 
-def _scores(result: dict) -> dict[str, float]:
-    return {q["id"]: q["score"] for q in result["questions"]}
+def _scores(result) -> dict[str, float]:
+    return result.question_scores()
 
 
 @pytest.fixture
@@ -111,15 +111,15 @@ def test_one_row_per_submission_with_scores(tiny_course, folder, tmp_path, in_pr
                     "park": b"", "choi": tiny_notebook(tiny_course, blank=True)})
     results = grade_batch(tiny_course, "tiny", [folder], tmp_path / "out", jobs=1, limits=LIMITS,
                           on_note=lambda note: None)
-    assert [r["student"] for r in results] == ["choi", "kim", "lee", "park"]
-    by = {r["student"]: r for r in results}
-    assert _scores(by["kim"]) == FULL and by["kim"]["status"] == "graded"
+    assert [r.student for r in results] == ["choi", "kim", "lee", "park"]
+    by = {r.student: r for r in results}
+    assert _scores(by["kim"]) == FULL and by["kim"].status == "graded"
     assert _scores(by["lee"]) == {"q1_tensor": 1.0, "q2_net": 1.0, "q3_double": 1.0}
-    assert by["choi"]["score"] == 0 and by["choi"]["status"] == "graded"
-    assert (by["park"]["status"], by["park"]["reason"]) == ("not_gradable", "the file is empty")
+    assert by["choi"].score == 0 and by["choi"].status == "graded"
+    assert (by["park"].status, by["park"].reason) == ("not_gradable", "the file is empty")
     rows = _rows(tmp_path / "out")
     assert [r["student"] for r in rows] == ["choi", "kim", "lee", "park"]
-    assert rows[1] | {"seconds": ""} == {"student": "kim", "status": "graded", "score": "4", "max_score": "4",
+    assert rows[1] | {"seconds": ""} == {"student": "kim", "name": "", "late": "no", "status": "graded", "score": "4", "max_score": "4",
                                          "q1_tensor": "1", "q2_net": "2", "q3_double": "1", "seconds": ""}
     for part in ("results/kim.json", "feedback/kim.html", "executed/kim.ipynb", "summary.html"):
         assert (tmp_path / "out" / part).is_file(), part
@@ -144,7 +144,7 @@ def test_rerun_regrades_only_a_changed_notebook(tiny_course, folder, tmp_path, i
     in_process.ran = []
     results = grade_batch(tiny_course, "tiny", [folder], tmp_path / "out", jobs=1, limits=LIMITS)
     assert in_process.ran == ["t = x * 2  # fixed net too"]
-    assert [r["score"] for r in results] == [4, 4]
+    assert [r.score for r in results] == [4, 4]
     assert [r["score"] for r in _rows(tmp_path / "out")] == ["4", "4"]
 
 
@@ -189,7 +189,7 @@ def test_interrupted_run_keeps_finished_rows_and_the_rerun_finishes(tiny_course,
     in_process.ran = []
     results = grade_batch(tiny_course, "tiny", [folder], tmp_path / "out", jobs=1, limits=LIMITS)
     assert len(in_process.ran) == 2  # kim was not graded again
-    assert [(r["student"], r["score"]) for r in results] == [("kim", 4), ("lee", 3), ("park", 0)]
+    assert [(r.student, r.score) for r in results] == [("kim", 4), ("lee", 3), ("park", 0)]
     assert [r["student"] for r in _rows(tmp_path / "out")] == ["kim", "lee", "park"]
 
 
@@ -199,7 +199,7 @@ def test_a_broken_results_file_is_regraded(tiny_course, folder, tmp_path, in_pro
     (tmp_path / "out" / "results" / "kim.json").write_text('{"student": "kim", "score": 4')  # cut short
     in_process.ran = []
     results = grade_batch(tiny_course, "tiny", [folder], tmp_path / "out", jobs=1, limits=LIMITS)
-    assert len(in_process.ran) == 1 and results[0]["score"] == 4
+    assert len(in_process.ran) == 1 and results[0].score == 4
 
 
 # --- slow: real kernels ------------------------------------------------------------------------------------------
@@ -218,8 +218,7 @@ def test_same_submission_graded_again_with_force_gives_the_same_row(tiny_course,
     assert not reaper.leaked
     assert _without_seconds(_rows(out)) == _without_seconds(rows)
     for a, b in zip(first, again, strict=True):
-        assert (a["status"], a["score"], a["questions"], a["checks"]) == (b["status"], b["score"], b["questions"],
-                                                                         b["checks"])
+        assert (a.status, a.score, a.questions, a.checks) == (b.status, b.score, b.questions, b.checks)
     # A rerun without --force starts no kernel at all.
     monkeypatch.setattr(grade, "_run_pool", _nothing_to_grade)
     assert grade_batch(tiny_course, "tiny", [folder], out, jobs=2, limits=LIMITS) == again
@@ -235,4 +234,4 @@ def test_submissions_under_tmp_can_be_graded(tiny_course, tmp_path):
     with KernelReaper(out):
         results = grade_batch(tiny_course, "tiny", [folder, folder.parent / "lee.ipynb"], out, jobs=2, limits=LIMITS,
                               on_note=lambda note: None)
-    assert [(r["student"], r["status"], r["score"]) for r in results] == [("kim", "graded", 4), ("lee", "graded", 4)]
+    assert [(r.student, r.status, r.score) for r in results] == [("kim", "graded", 4), ("lee", "graded", 4)]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import sys
+from collections import Counter
 from pathlib import Path
 
 import click
@@ -79,16 +80,23 @@ def limit_options(command):
 @click.option("--out", "out_dir", required=True, type=click.Path(file_okay=False, path_type=Path),
               help="Folder for grades.csv, results/, feedback/, executed/ and summary.html.")
 @click.option("--force", is_flag=True, help="Regrade submissions already graded with the same notebook and checks.")
+@click.option("--shard", default=None, metavar="K/N",
+              help="Grade only shard K of N (by a hash of the student id); `assignkit merge` then writes the tables.")
 @limit_options
 @course_option
-def grade(homework: str, submissions: tuple[Path, ...], out_dir: Path, force: bool, jobs: int, timeout: float,
-          notebook_timeout: float, memory: int, course_root: Path | None) -> None:
+def grade(homework: str, submissions: tuple[Path, ...], out_dir: Path, force: bool, shard: str | None, jobs: int,
+          timeout: float, notebook_timeout: float, memory: int, course_root: Path | None) -> None:
     """Grade SUBMISSIONS (.ipynb files, folders, nbgrader submitted/ trees or .zip files) of HOMEWORK."""
     from tqdm import tqdm
 
     from assignkit.grade import grade_batch
+    from assignkit.shards import Shard, ShardError
     from assignkit.submissions import SubmissionError
 
+    try:
+        part = Shard.parse(shard) if shard else None
+    except ShardError as error:
+        raise click.BadParameter(str(error), param_hint="--shard") from None
     course = _course(course_root)
     try:
         course.require([homework])
@@ -98,16 +106,101 @@ def grade(homework: str, submissions: tuple[Path, ...], out_dir: Path, force: bo
                 bar.n = done
                 bar.refresh()
 
-            results = grade_batch(course, homework, list(submissions), out_dir, jobs=jobs, force=force,
+            results = grade_batch(course, homework, list(submissions), out_dir, jobs=jobs, force=force, shard=part,
                                   limits=_limits(timeout, notebook_timeout, memory), on_progress=progress,
                                   on_note=lambda note: tqdm.write(note, file=sys.stderr))
     except (UnknownHomework, SubmissionError) as error:
         raise click.UsageError(str(error)) from None
-    counts: dict[str, int] = {}
-    for result in results:
-        counts[result["status"]] = counts.get(result["status"], 0) + 1
-    click.echo(f"{len(results)} submissions: " + ", ".join(f"{n} {s}" for s, n in sorted(counts.items())))
-    click.echo(f"grades: {out_dir / 'grades.csv'}   summary: {out_dir / 'summary.html'}")
+    counts = Counter(result.status.value for result in results)
+    prefix = f"shard {part}: " if part else ""
+    click.echo(f"{prefix}{len(results)} submissions: " + ", ".join(f"{n} {s}" for s, n in sorted(counts.items())))
+    if part:
+        click.echo(f"results: {out_dir / 'results'}   (`assignkit merge {out_dir}` writes grades.csv)")
+    else:
+        click.echo(f"grades: {out_dir / 'grades.csv'}   summary: {out_dir / 'summary.html'}")
+
+
+@main.command(name="merge")
+@click.argument("folders", nargs=-1, required=True, type=click.Path(exists=True, file_okay=False, path_type=Path))
+@click.option("--out", "out_dir", default=None, type=click.Path(file_okay=False, path_type=Path),
+              help="Where grades.csv and summary.html go. Default: the first FOLDER.")
+def merge_command(folders: tuple[Path, ...], out_dir: Path | None) -> None:
+    """Rebuild grades.csv and summary.html from the results/ of FOLDERS (shards, several machines)."""
+    from assignkit.merge import MergeError, merge
+
+    target = out_dir or folders[0]
+    try:
+        merged = merge(list(folders), target)
+    except MergeError as error:
+        click.echo(f"error: {error}", err=True)
+        sys.exit(1)
+    if merged.missing:
+        click.echo(f"error: {len(merged.missing)} students were given to a shard but have no result (rerun the "
+                   f"grading; nothing was written): {', '.join(merged.missing)}", err=True)
+        sys.exit(1)
+    counts = Counter(result.status.value for result in merged.results)
+    click.echo(f"{len(merged.results)} results: " + ", ".join(f"{n} {s}" for s, n in sorted(counts.items())))
+    click.echo(f"grades: {target / 'grades.csv'}   summary: {target / 'summary.html'}")
+
+
+@main.command(name="slurm")
+@click.argument("homework")
+@click.argument("submissions", nargs=-1, required=True, type=click.Path(exists=True, path_type=Path))
+@click.option("--out", "out_dir", required=True, type=click.Path(file_okay=False, path_type=Path),
+              help="Output folder, on a file system every node of the cluster sees.")
+@click.option("--tasks", required=True, type=click.IntRange(min=1), help="Shards: tasks of the job array.")
+@click.option("--cpus-per-task", default=1, show_default=True, type=click.IntRange(min=1),
+              help="CPUs of each task; it grades that many submissions at once.")
+@click.option("--partition", default=None, help="Slurm partition (default: the cluster's).")
+@click.option("--time", "time_limit", default=None, help="Time limit of each task, as sbatch --time takes it.")
+@click.option("--mem", "mem_mb", default=None, type=click.IntRange(min=1), help="Memory of each task, MB.")
+@click.option("--wait", "wait_for_it", is_flag=True, help="Return when the merge job has finished, with its status.")
+@click.option("--dry-run", is_flag=True, help="Print the two sbatch scripts; submit nothing.")
+@click.option("--force", is_flag=True, help="Regrade submissions already graded with the same notebook and checks.")
+@click.option("--memory", default=2048, show_default=True, help="Memory limit per submission, MB.")
+@click.option("--notebook-timeout", default=900.0, show_default=True, help="Seconds a whole notebook may run.")
+@click.option("--timeout", default=120.0, show_default=True, help="Seconds one cell may run.")
+@course_option
+def slurm_command(homework: str, submissions: tuple[Path, ...], out_dir: Path, tasks: int, cpus_per_task: int,
+                  partition: str | None, time_limit: str | None, mem_mb: int | None, wait_for_it: bool,
+                  dry_run: bool, force: bool, memory: int, notebook_timeout: float, timeout: float,
+                  course_root: Path | None) -> None:
+    """Grade SUBMISSIONS of HOMEWORK on Slurm: a job array of TASKS shards, then a merge job (afterok)."""
+    from assignkit.slurm import SlurmError, SlurmPlan, submit, wait
+
+    course = _course(course_root)
+    try:
+        course.require([homework])
+    except UnknownHomework as error:
+        raise click.UsageError(str(error)) from None
+    options = ("--timeout", str(timeout), "--notebook-timeout", str(notebook_timeout), "--memory", str(memory),
+               *(("--force",) if force else ()))
+    plan = SlurmPlan(homework, tuple(p.resolve() for p in submissions), out_dir.resolve(), course.root,
+                     Path(sys.executable).parent / "assignkit", tasks, cpus_per_task, partition, time_limit, mem_mb,
+                     options)
+    if dry_run:
+        click.echo(f"# {plan.folder / 'grade.sbatch'}\n{plan.grade_script()}")
+        click.echo(f"# {plan.folder / 'merge.sbatch'} (sbatch --dependency=afterok:<grade job>)\n{plan.merge_script()}")
+        return
+    try:
+        submitted = submit(plan)
+        click.echo(f"grade job {submitted.grade_job} ({tasks} tasks), merge job {submitted.merge_job}; "
+                   f"logs in {plan.folder}")
+        if not wait_for_it:
+            return
+        finished = wait(plan, submitted)
+    except (SlurmError, OSError) as error:
+        click.echo(f"error: {error}", err=True)
+        sys.exit(1)
+    for task in finished.failed_tasks:
+        click.echo(f"failed: {task}", err=True)
+    if finished.state == "DEPENDENCY_FAILED":
+        click.echo("the merge job did not run (a task failed) and was cancelled; rerun the same command to grade "
+                   "what is missing", err=True)
+    else:
+        click.echo(f"merge job {submitted.merge_job}: {finished.state}, exit code {finished.exit_code}; "
+                   f"log {plan.folder / f'merge-{submitted.merge_job}.log'}")
+    sys.exit(0 if finished.ok else (finished.exit_code or 1))
 
 
 @main.command(name="validate")
@@ -127,8 +220,8 @@ def validate_command(homeworks: tuple[str, ...], jobs: int, timeout: float, note
     failed = False
     for name in names:
         result = validate(course, name, _limits(timeout, notebook_timeout, memory), jobs=min(jobs, 2))
-        click.echo(f"{name}: solution {result.solution['score']:g}/{result.solution['max_score']:g}, "
-                   f"blank {result.blank['score']:g} ({result.blank['status']}), "
+        click.echo(f"{name}: solution {result.solution.score:g}/{result.solution.max_score:g}, "
+                   f"blank {result.blank.score:g} ({result.blank.status}), "
                    f"release {'current' if not result.stale else 'STALE'}")
         for problem in result.problems:
             click.echo(f"  problem: {problem}", err=True)
@@ -156,5 +249,5 @@ def demo(out_dir: Path, jobs: int, timeout: float, notebook_timeout: float, memo
                               limits=_limits(timeout, notebook_timeout, memory), on_note=click.echo)
         click.echo(f"\n{homework} ({out_dir / homework / 'summary.html'}):")
         for result in results:
-            click.echo(f"  {result['student']:<16} {result['status']:<15} {result['score']:g}/{result['max_score']:g}"
-                       f"  {result['reason']}")
+            click.echo(f"  {result.student:<16} {result.status:<15} {result.score:g}/{result.max_score:g}"
+                       f"  {result.reason}")

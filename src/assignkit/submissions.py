@@ -31,6 +31,8 @@ class Submission:
     origin: str  # where it came from, for messages: "a/kim.ipynb" or "class.zip:submitted/kim/hw1/hw1.ipynb"
     content: bytes  # the raw file bytes; empty when `problem` is set
     problem: str | None = None  # why the bytes could not be read ("file is 230 MB; the limit is 100 MB")
+    name: str = ""
+    late: bool = False
 
 
 class SubmissionError(ValueError):
