@@ -14,9 +14,12 @@ from pathlib import Path
 import pytest
 
 import assignkit.grade as grade
+from assignkit.checks import ChecksError
 from assignkit.execute import Execution, Limits
 from assignkit.grade import grade_batch
 from assignkit.harvest import harvest_source
+from assignkit.results import SubmissionResult
+from assignkit.shards import Manifest, Shard
 from conftest import KernelReaper, tiny_notebook
 
 LIMITS = Limits(cell_seconds=60, notebook_seconds=120, memory_mb=1024, output_bytes=1_000_000)
@@ -235,3 +238,60 @@ def test_submissions_under_tmp_can_be_graded(tiny_course, tmp_path):
         results = grade_batch(tiny_course, "tiny", [folder, folder.parent / "lee.ipynb"], out, jobs=2, limits=LIMITS,
                               on_note=lambda note: None)
     assert [(r.student, r.status, r.score) for r in results] == [("kim", "graded", 4), ("lee", "graded", 4)]
+
+
+def _pool_catching_errors(homework, todo, settings, isolated):
+    """Like the real pool: an exception in grade_one comes back as the outcome."""
+    for submission in todo:
+        try:
+            outcome = grade.grade_one(homework, submission, settings)
+        except Exception as error:  # noqa: BLE001 - what future.exception() hands over
+            outcome = error
+        yield grade._result_of(outcome, homework, submission)
+
+
+def test_a_grader_failure_is_a_grader_error_and_is_regraded(tiny_course, folder, tmp_path, in_process,
+                                                            monkeypatch):
+    _write(folder, {"kim": tiny_notebook(tiny_course)})
+    monkeypatch.setattr(grade, "_run_pool", _pool_catching_errors)
+    real_checks = grade.run_checks
+
+    def broken_checks(*args):
+        raise ChecksError("the hidden checks did not run")
+
+    monkeypatch.setattr(grade, "run_checks", broken_checks)
+    (result,) = grade_batch(tiny_course, "tiny", [folder], tmp_path / "out", jobs=1, limits=LIMITS)
+    assert result.status == "grader_error" and result.score == 0
+    assert result.reason.index("학생의 잘못이 아니며") < result.reason.index("not the student's doing")
+    assert "the hidden checks did not run" in result.reason
+    assert _rows(tmp_path / "out")[0]["status"] == "grader_error"
+
+    monkeypatch.setattr(grade, "run_checks", real_checks)
+    in_process.ran = []
+    (result,) = grade_batch(tiny_course, "tiny", [folder], tmp_path / "out", jobs=1, limits=LIMITS)
+    assert len(in_process.ran) == 1  # a plain rerun grades it again
+    assert (result.status, result.score) == ("graded", 4)
+
+
+def test_results_files_are_typed_results(tiny_course, folder, tmp_path, in_process):
+    _write(folder, {"kim": tiny_notebook(tiny_course), "park": b""})
+    results = grade_batch(tiny_course, "tiny", [folder], tmp_path / "out", jobs=1, limits=LIMITS)
+    for result in results:
+        assert SubmissionResult.read(tmp_path / "out" / "results" / f"{result.student}.json") == result
+        assert result.homework_fingerprint == grade.Homework.load(tiny_course, "tiny").fingerprint
+        assert result.sandbox == ("root" if grade.Isolation.available() else "none")
+
+
+def test_a_shard_grades_its_students_and_writes_no_tables(tiny_course, folder, tmp_path, in_process):
+    students = ["kim", "lee", "park", "choi", "jung", "kang"]
+    _write(folder, {s: tiny_notebook(tiny_course) for s in students})
+    out = tmp_path / "out"
+    graded = []
+    for k in (1, 2, 3):
+        results = grade_batch(tiny_course, "tiny", [folder], out, jobs=1, limits=LIMITS, shard=Shard(k, 3))
+        assert all(Shard(k, 3).holds(r.student) for r in results)
+        assert Manifest.read(out / "shards" / f"{k}of3.json").students == tuple(r.student for r in results)
+        graded += [r.student for r in results]
+    assert sorted(graded) == sorted(students)
+    assert not (out / "grades.csv").exists() and not (out / "summary.html").exists()
+    assert sorted(p.stem for p in (out / "feedback").glob("*.html")) == sorted(students)
