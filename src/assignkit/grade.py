@@ -142,7 +142,7 @@ def _check_of(check: CheckResult) -> Check:
 
 
 def _finish(homework: Homework, submission: Submission, status: Status, reason: str, started: float,
-            harvested: list[str] = (), checks: tuple[Check, ...] = (),
+            harvested: list[str] | tuple[str, ...] = (), checks: tuple[Check, ...] = (),
             figures: tuple[Figure, ...] = ()) -> SubmissionResult:
     questions = tuple(
         Question(question.id, question.title, question.id in harvested,
@@ -177,7 +177,9 @@ class Batch:
             return None
         if result.status is Status.GRADER_ERROR:
             return None
-        return result if result.fingerprint == submission_fingerprint(self.homework, submission) else None
+        same = (result.fingerprint == submission_fingerprint(self.homework, submission)
+                and (result.name, result.late) == (submission.name, submission.late))
+        return result if same else None
 
 
 def grade_batch(course: Course, homework_name: str, paths: list[Path], out_dir: Path, *, jobs: int,
