@@ -50,3 +50,14 @@ def test_manifest_round_trip(tmp_path):
     path.write_text("{}")
     with pytest.raises(ShardError, match="2of3.json: not a shard manifest"):
         Manifest.read(path)
+
+
+def test_grade_refuses_a_bad_shard_before_grading(tmp_path):
+    from click.testing import CliRunner
+
+    from assignkit.cli import main
+
+    result = CliRunner().invoke(main, ["grade", "tiny", str(tmp_path), "--out", str(tmp_path / "out"),
+                                       "--shard", "3/2"])
+    assert result.exit_code == 2 and "K must be between 1 and N" in result.output
+    assert not (tmp_path / "out").exists()
