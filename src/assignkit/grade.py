@@ -143,7 +143,7 @@ def _check_of(check: CheckResult) -> Check:
 
 def _finish(homework: Homework, submission: Submission, status: Status, reason: str, started: float,
             harvested: list[str] | tuple[str, ...] = (), checks: tuple[Check, ...] = (),
-            figures: tuple[Figure, ...] = ()) -> SubmissionResult:
+            figures: tuple[Figure, ...] = (), notes: tuple[str, ...] = ()) -> SubmissionResult:
     questions = tuple(
         Question(question.id, question.title, question.id in harvested,
                  sum(c.points for c in checks if c.question == question.id), homework.points.get(question.id, 0.0))
@@ -153,7 +153,7 @@ def _finish(homework: Homework, submission: Submission, status: Status, reason: 
         score=sum(q.score for q in questions), max_score=sum(q.max_score for q in questions),
         seconds=round(time.monotonic() - started, 1), fingerprint=submission_fingerprint(homework, submission),
         homework_fingerprint=homework.fingerprint, questions=questions, checks=checks, figures=figures,
-        sandbox="", name=submission.name, late=submission.late)
+        sandbox="", name=submission.name, late=submission.late, notes=notes)
 
 
 # --- the batch, in the main process --------------------------------------------------------------------------
