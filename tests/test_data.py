@@ -1,6 +1,8 @@
-"""The data generators: fidelity to the lecture's files, seeding, and reproducible writes."""
+"""`assignkit data` and the homeworks' generators (autograder/<hw>/data.py): fidelity to the lecture's files,
+seeding, reproducible writes, and the generator interface."""
 
 import json
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -8,8 +10,12 @@ import pytest
 import torch
 
 from assignkit import data
+from assignkit.layout import Course
 
-SEED = data.PUBLISHED_SEED
+ROOT = Path(__file__).resolve().parents[1]
+HW1 = data.load_generator(Course(ROOT), "hw1_loss_comparison")
+HW2 = data.load_generator(Course(ROOT), "hw2_dnn")
+SEED = HW2.PUBLISHED_SEED
 ROWS = [0, 1, 599, 799, 800, 999, 1000, 1234, 1599, 1600, 1999]  # ends, middle, and both sides of the kinks
 
 # Values read off the lecture's 2022-10-04-dnnex*.csv at the rows ROWS.
@@ -65,19 +71,19 @@ EXPECTED_FILES = sorted([
 
 
 def generate(name, seed=SEED):
-    return getattr(data, name)(seed)
+    return getattr(HW1 if name == "hw1_toy" else HW2, name)(seed)
 
 
 def underlying_of(frame):
     if "underlying" in frame:
         return frame["underlying"].to_numpy()
-    return data.dnnex3_probability(frame["x1"], frame["x2"])
+    return HW2.dnnex3_probability(frame["x1"], frame["x2"])
 
 
 @pytest.fixture(scope="module")
 def written(tmp_path_factory):
     root = tmp_path_factory.mktemp("course")
-    return root, data.write_all(root)
+    return root, data.write_all(ROOT, out=root)
 
 
 @pytest.mark.parametrize("name", COLUMNS)
@@ -137,20 +143,20 @@ def test_dnnex3_probability_pieces():
     x1 = np.array([-1.0, 0.3, 1.0, 1.0])
     x2 = np.array([0.0, 9.0, 2.0, 0.0])
     u = np.array([0.0, 0.0, -0.5 - 20 + 5, 1 - 2])
-    np.testing.assert_allclose(data.dnnex3_probability(x1, x2), 1 / (1 + np.exp(-u)))
+    np.testing.assert_allclose(HW2.dnnex3_probability(x1, x2), 1 / (1 + np.exp(-u)))
 
 
 def test_dnnex3_grid():
-    grid = data.dnnex3_grid(n=11, limit=3.5)
+    grid = HW2.dnnex3_grid(n=11, limit=3.5)
     assert list(grid.columns) == ["x1", "x2", "prob"]
     assert len(grid) == 121
     assert grid["x1"].min() == -3.5 and grid["x2"].max() == 3.5
-    np.testing.assert_array_equal(grid["prob"], data.dnnex3_probability(grid["x1"], grid["x2"]))
+    np.testing.assert_array_equal(grid["prob"], HW2.dnnex3_probability(grid["x1"], grid["x2"]))
 
 
 def test_loss_inputs():
-    calls = data.hw1_loss_inputs()
-    assert calls == data.hw1_loss_inputs()
+    calls = HW1.loss_inputs()
+    assert calls == HW1.loss_inputs()
     assert json.loads(json.dumps(calls)) == calls
     sizes = set()
     for yhat, y in calls:
@@ -174,7 +180,7 @@ def test_write_all_writes_every_file(written):
 
 def test_write_all_is_byte_reproducible(written, tmp_path):
     root, paths = written
-    again = data.write_all(tmp_path)
+    again = data.write_all(ROOT, out=tmp_path)
     assert [p.relative_to(tmp_path) for p in again] == [p.relative_to(root) for p in paths]
     for first, second in zip(paths, again):
         assert first.read_bytes() == second.read_bytes(), first.name
@@ -203,11 +209,11 @@ def test_hidden_draws_differ_from_published(written):
             np.testing.assert_array_equal(hidden["x"], published["x"])
             np.testing.assert_array_equal(hidden["underlying"], published["underlying"])
     loss_inputs = json.loads((root / "autograder/hw1_loss_comparison/loss_inputs.json").read_text())
-    assert loss_inputs == data.hw1_loss_inputs()
+    assert loss_inputs == HW1.loss_inputs()
 
 
 def test_an_interrupted_write_all_keeps_the_old_files(tmp_path, monkeypatch):
-    paths = data.write_all(tmp_path)
+    paths = data.write_all(ROOT, out=tmp_path)
     for path in paths:
         path.write_text("old\n")
 
@@ -216,6 +222,65 @@ def test_an_interrupted_write_all_keeps_the_old_files(tmp_path, monkeypatch):
 
     monkeypatch.setattr("os.replace", interrupted)
     with pytest.raises(KeyboardInterrupt):
-        data.write_all(tmp_path)
+        data.write_all(ROOT, out=tmp_path)
     assert all(path.read_text() == "old\n" for path in paths)
     assert sorted(p for p in tmp_path.rglob("*") if p.is_file()) == sorted(paths)
+
+
+# ---------------------------------------------------------------- the generator interface, on made-up homeworks
+
+def _course_with(tmp_path, generators: dict[str, str]) -> Course:
+    course = Course(tmp_path / "course")
+    for homework, code in generators.items():
+        course.source_notebook(homework).parent.mkdir(parents=True)
+        course.source_notebook(homework).write_text("{}")
+        course.autograder_folder(homework).mkdir(parents=True)
+        if code is not None:
+            (course.autograder_folder(homework) / "data.py").write_text(code)
+    return course
+
+
+WRITES_A = """
+from assignkit.data import write_csv, write_json
+import pandas as pd
+
+def write(data_dir, hidden_dir):
+    return [write_csv(data_dir / "a.csv", pd.DataFrame({"x": [1.5, 2.0]})),
+            write_json(hidden_dir / "a_hidden.json", {"b": 1, "a": [0.25]})]
+"""
+
+
+def test_write_all_runs_each_homework_generator_and_skips_homeworks_without_one(tmp_path):
+    course = _course_with(tmp_path, {"hw_a": WRITES_A, "hw_none": None})
+    paths = data.write_all(course.root)
+    assert paths == [course.data_dir / "a.csv", course.autograder_folder("hw_a") / "a_hidden.json"]
+    assert (course.data_dir / "a.csv").read_text() == "x\n1.5\n2.0\n"
+    assert (course.autograder_folder("hw_a") / "a_hidden.json").read_text() == '{"a": [0.25], "b": 1}\n'
+
+
+def test_a_generator_without_write_is_an_error_naming_the_file(tmp_path):
+    course = _course_with(tmp_path, {"hw_a": "X = 1\n"})
+    with pytest.raises(data.GeneratorError, match=r"hw_a/data.py: defines no function write"):
+        data.write_all(course.root)
+
+
+def test_a_generator_that_fails_to_import_is_an_error_naming_the_file(tmp_path):
+    course = _course_with(tmp_path, {"hw_a": "import no_such_module_here\n"})
+    with pytest.raises(data.GeneratorError, match=r"hw_a/data.py: cannot be imported \(ModuleNotFoundError"):
+        data.write_all(course.root)
+
+
+def test_a_generator_must_write_what_it_returns_inside_its_two_folders(tmp_path):
+    course = _course_with(tmp_path, {"hw_a": "def write(d, h):\n    return [d / 'never.csv']\n"})
+    with pytest.raises(data.GeneratorError, match=r"returned .*never.csv, which it did not write"):
+        data.write_all(course.root)
+    course = _course_with(tmp_path / "2", {"hw_a": "def write(d, h):\n    p = d.parent / 'x.csv'\n"
+                                                   "    p.write_text('x')\n    return [p]\n"})
+    with pytest.raises(data.GeneratorError, match=r"wrote .*x.csv, outside"):
+        data.write_all(course.root)
+
+
+def test_two_homeworks_writing_the_same_file_is_an_error(tmp_path):
+    course = _course_with(tmp_path, {"hw_a": WRITES_A, "hw_b": WRITES_A.replace("a_hidden", "b_hidden")})
+    with pytest.raises(data.GeneratorError, match=r"a.csv is written by the generators of both hw_a and hw_b"):
+        data.write_all(course.root)

@@ -79,6 +79,8 @@ def test_committed_release_is_what_release_makes_now(homework):
 def test_committed_data_is_what_data_makes_now(tmp_path):
     from assignkit.data import write_all
 
-    for path in write_all(tmp_path):
+    written = write_all(ROOT, out=tmp_path)
+    assert written, "assignkit data wrote nothing"
+    for path in written:
         relative = path.relative_to(tmp_path)
         assert (ROOT / relative).read_bytes() == path.read_bytes(), f"{relative} is stale: run `assignkit data`"

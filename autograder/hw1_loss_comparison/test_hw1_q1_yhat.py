@@ -3,6 +3,10 @@
 import pytest
 import torch
 
+from assignkit.checks import expect_architecture
+
+import hw1_reference as ref  # beside this file: the grader puts this folder on sys.path
+
 # Figures measured by calibrate.py (published data).
 # The start of l1 against a fresh Linear(1, 1) made in the grader under seed 43052. Correct: equal bit for bit.
 # Wrong: the lecture's printed values typed in by hand (-0.8470, -0.3467) are 2.9e-5 away (margin x29), other
@@ -14,7 +18,7 @@ TOL_START = 1e-6
 TOL_YHAT = 1e-6
 
 
-def _expected_yhat(ref, release_dir):
+def _expected_yhat(release_dir):
     _, x, _, _ = ref.toy(release_dir)
     bias, weight = ref.seed_start()
     return torch.sigmoid(bias + weight * x)
@@ -22,16 +26,12 @@ def _expected_yhat(ref, release_dir):
 
 @pytest.mark.check("q1_yhat", points=1)
 def test_l1_is_linear_1_1(sub):
-    l1 = sub.module("l1")
-    assert isinstance(l1, torch.nn.Linear) and tuple(l1.weight.shape) == (1, 1) and l1.bias is not None, (
-        f"l1 should be torch.nn.Linear(1, 1); it is {sub.describe('l1')}")
+    expect_architecture(sub, "l1", "Linear(1, 1)")
 
 
 @pytest.mark.check("q1_yhat", points=1)
-def test_l1_starts_at_seed_43052(ref, sub):
-    l1 = sub.module("l1")
-    assert isinstance(l1, torch.nn.Linear) and tuple(l1.weight.shape) == (1, 1), (
-        f"l1 should be torch.nn.Linear(1, 1); it is {sub.describe('l1')}")
+def test_l1_starts_at_seed_43052(sub):
+    l1 = expect_architecture(sub, "l1", "Linear(1, 1)")
     bias, weight = ref.seed_start()
     got = (l1.bias.item(), l1.weight.item())
     assert abs(got[0] - bias) <= TOL_START and abs(got[1] - weight) <= TOL_START, (
@@ -41,19 +41,18 @@ def test_l1_starts_at_seed_43052(ref, sub):
 
 
 @pytest.mark.check("q1_yhat", points=1)
-def test_net_and_net3_are_linear_then_sigmoid(ref, sub):
+def test_net_and_net3_are_linear_then_sigmoid(sub):
     for name in ("net", "net3"):
-        assert ref.is_linear_sigmoid(sub.module(name)), (
-            f"{name} should be torch.nn.Sequential(Linear(1, 1), Sigmoid()); it is {sub.describe(name)}")
+        expect_architecture(sub, name, ref.LINEAR_SIGMOID)
 
 
 @pytest.mark.check("q1_yhat", points=1)
 @pytest.mark.parametrize("name, how", [("yhat1", "a1(l1(x))"), ("yhat2", "net(x) with net = Sequential(l1, a1)"),
                                        ("yhat3", "net3(x), with seed 43052 set again just before making net3")],
                          ids=["yhat1", "yhat2", "yhat3"])
-def test_yhat(ref, sub, release_dir, name, how):
+def test_yhat(sub, release_dir, name, how):
     yhat = sub.tensor(name, shape=(ref.N, 1))
-    expected = _expected_yhat(ref, release_dir)
+    expected = _expected_yhat(release_dir)
     worst = (yhat.double() - expected.double()).abs().max().item()
     assert worst <= TOL_YHAT, (
         f"{name} differs from sigmoid(w0hat + w1hat * x) at seed 43052's starting values by up to {worst:.3g}; "

@@ -3,6 +3,10 @@ MSE run from seed 43052, each against the grader's own re-run from the same star
 
 import pytest
 
+from assignkit.checks import expect_architecture
+
+import hw1_reference as ref  # beside this file: the grader puts this folder on sys.path
+
 # Measured by calibrate.py on the published data and 2 fresh draws of y. Correct: the notebook's record, own Q2
 # loss, fill_ with zero_grad first, two threads. Wrong: a start off by 0.01, lr 0.049/0.051, the start of seed
 # 43053, recording after step4, 999 epochs.
@@ -19,15 +23,13 @@ TOL_YHAT = 1e-5
 TOL_FINAL = 1e-5
 
 
-def _record_rerun(ref, release_dir):
+def _record_rerun(release_dir):
     return ref.rerun(release_dir, "MSE", "SGD", ref.seed_start())
 
 
 @pytest.mark.check("q3_recorder", points=2)
-def test_loop_trains_net_a(ref, sub, release_dir):
-    net = sub.module("net_a")
-    assert ref.is_linear_sigmoid(net), (
-        f"net_a should be torch.nn.Sequential(Linear(1, 1), Sigmoid()); it is {sub.describe('net_a')}")
+def test_loop_trains_net_a(sub, release_dir):
+    net = expect_architecture(sub, "net_a", ref.LINEAR_SIGMOID)
     got = (net[0].bias.item(), net[0].weight.item())
     want = ref.rerun(release_dir, "BCE", "SGD", ref.seed_start()).final
     start = ref.seed_start()
@@ -41,23 +43,23 @@ def test_loop_trains_net_a(ref, sub, release_dir):
 
 
 @pytest.mark.check("q3_recorder", points=1)
-def test_record_has_50_records(ref, sub):
+def test_record_has_50_records(sub):
     ref.rows(sub.value("q3_yhats"), "q3_yhats", ref.RECORDS, ref.N, "the prediction at each of the 2000 x values")
     ref.rows(sub.value("q3_losses"), "q3_losses", ref.RECORDS, 1, "one loss")
     ref.rows(sub.value("q3_what"), "q3_what", ref.RECORDS, 2, "[bias, weight] = [w0hat, w1hat]")
 
 
 @pytest.mark.check("q3_recorder", points=2)
-def test_record_what_follows_rerun(ref, sub, release_dir):
+def test_record_what_follows_rerun(sub, release_dir):
     what = ref.rows(sub.value("q3_what"), "q3_what", ref.RECORDS, 2, "[bias, weight] = [w0hat, w1hat]")
-    problem = ref.trajectory_problem(what, _record_rerun(ref, release_dir).what, TOL_WHAT)
+    problem = ref.trajectory_problem(what, _record_rerun(release_dir).what, TOL_WHAT)
     assert problem is None, f"q3_what does not follow the grader's re-run (MSELoss, SGD lr 0.05, seed 43052): {problem}"
 
 
 @pytest.mark.check("q3_recorder", points=1)
-def test_record_losses_follow_rerun(ref, sub, release_dir):
+def test_record_losses_follow_rerun(sub, release_dir):
     losses = ref.rows(sub.value("q3_losses"), "q3_losses", ref.RECORDS, 1, "one loss").reshape(-1)
-    expected = _record_rerun(ref, release_dir).losses
+    expected = _record_rerun(release_dir).losses
     bad = ((losses - expected).abs() > TOL_LOSS).nonzero()
     assert len(bad) == 0, (
         f"q3_losses[{int(bad[0])}] (epoch {int(bad[0]) * ref.EVERY}) is {losses[bad[0]].item():.6f}; the grader's "
@@ -65,9 +67,9 @@ def test_record_losses_follow_rerun(ref, sub, release_dir):
 
 
 @pytest.mark.check("q3_recorder", points=1)
-def test_record_yhats_follow_rerun(ref, sub, release_dir, feedback):
+def test_record_yhats_follow_rerun(sub, release_dir, feedback):
     yhats = ref.rows(sub.value("q3_yhats"), "q3_yhats", ref.RECORDS, ref.N, "the prediction at each x")
-    expected = _record_rerun(ref, release_dir).yhats
+    expected = _record_rerun(release_dir).yhats
     _, x, _, underlying = ref.toy(release_dir)
     feedback.curve("Q3 record: the prediction curve at epoch 980", x.flatten(),
                    {"underlying": underlying.flatten(), "your q3_yhats[49]": yhats[-1],

@@ -3,6 +3,10 @@ optimizer and data; and the two choice answers (which run does not move, and why
 
 import pytest
 
+from assignkit.checks import expect_choice
+
+import hw1_reference as ref  # beside this file: the grader puts this folder on sys.path
+
 # Measured by calibrate.py on the published data and 2 fresh draws of y. Correct: the notebook's record, own Q2
 # loss, fill_ with zero_grad first, two threads. Wrong: a start off by 0.01, lr 0.049/0.051, recording after
 # step4. A wrong answer loses the question when it misses in at least one of the four runs.
@@ -21,30 +25,20 @@ STUCK_REASON = "C"  # the MSE surface is flat far from the optimum; the BCE surf
 
 @pytest.mark.check("q4_sgd", points=1)
 @pytest.mark.parametrize("k", [1, 2, 3, 4], ids=["run1", "run2", "run3", "run4"])
-def test_sgd_run_follows_rerun(ref, sub, release_dir, k):
+def test_sgd_run_follows_rerun(sub, release_dir, k):
     ref.check_run(sub.value("sgd_what"), sub.value("sgd_losses"), k, "SGD", "sgd_runs", release_dir,
                   TOL_WHAT, TOL_LOSS)
 
 
-def _choice(sub, name):
-    value = sub.value(name)
-    assert type(value) in (str, int), f'{name} should be a string such as "1"; it is {sub.describe(name)}'
-    return str(value).strip().strip('"\'').upper()
-
-
 @pytest.mark.check("q4_sgd", points=1)
 def test_stuck_run(sub):
-    answer = _choice(sub, "q4_stuck_run")
-    assert answer in ("1", "2", "3", "4"), f'q4_stuck_run should be one of "1", "2", "3", "4"; it is {answer!r}'
-    assert answer == STUCK_RUN, (
-        f"run {answer} is not the one that stays put: compare the first and last record of what in each run of "
-        "sgd_runs (or watch the animations)")
+    expect_choice(sub, "q4_stuck_run", ("1", "2", "3", "4"), STUCK_RUN,
+                  "That run is not the one that stays put: compare the first and last record of what in each run "
+                  "of sgd_runs (or watch the animations)")
 
 
 @pytest.mark.check("q4_sgd", points=1)
 def test_stuck_reason(sub):
-    answer = _choice(sub, "q4_reason")
-    assert answer in ("A", "B", "C", "D"), f'q4_reason should be one of "A", "B", "C", "D"; it is {answer!r}'
-    assert answer == STUCK_REASON, (
-        f"{answer} is not why that run stays put: look at the two loss surfaces around (-10, -1), and at what the "
-        "other run from the same start and with the same learning rate does")
+    expect_choice(sub, "q4_reason", ("A", "B", "C", "D"), STUCK_REASON,
+                  "That is not why the run stays put: look at the two loss surfaces around (-10, -1), and at what "
+                  "the other run from the same start and with the same learning rate does")

@@ -4,6 +4,8 @@ optimum (the lecture: about (-1.0, 4.8))."""
 import pytest
 import torch
 
+import hw1_reference as ref  # beside this file: the grader puts this folder on sys.path
+
 # Measured by calibrate.py on the published data and 2 fresh draws of y (correct and wrong answers as in Q4).
 # what: correct <= 9.5e-7 (own Q2 bce, run 4; margin x105); wrong, in its farthest run: start + 0.01 0.010
 # (x100), recording after step4 0.10, lr +-2 % 0.12.
@@ -19,13 +21,13 @@ RADIUS = 0.5
 
 @pytest.mark.check("q5_adam", points=1)
 @pytest.mark.parametrize("k", [1, 2, 3, 4], ids=["run1", "run2", "run3", "run4"])
-def test_adam_run_follows_rerun(ref, sub, release_dir, k):
+def test_adam_run_follows_rerun(sub, release_dir, k):
     ref.check_run(sub.value("adam_what"), sub.value("adam_losses"), k, "Adam", "adam_runs", release_dir,
                   TOL_WHAT, TOL_LOSS)
 
 
 @pytest.mark.check("q5_adam", points=1)
-def test_adam_runs_reach_the_optimum(ref, sub, release_dir, feedback):
+def test_adam_runs_reach_the_optimum(sub, release_dir, feedback):
     _, x, y, underlying = ref.toy(release_dir)
     w0, w1 = ref.bce_optimum(x, y)
     whats = sub.value("adam_what")

@@ -1,4 +1,4 @@
-"""Measure every threshold of test_hw2_dnn.py and write MARGINS.md beside this file.
+"""Measure every threshold of test_hw2_*.py and write MARGINS.md beside this file.
 
     .venv/bin/python autograder/hw2_dnn/calibrate.py            # ~2 minutes on 2 cores
 
@@ -7,7 +7,7 @@
 2. Where a question leaves the training seed free (q5 (b)), the same training is rerun from the seed the
    notebook names (5) and from seeds 0..19, and the table says how many of them pass.
 3. Every threshold on a hidden draw is evaluated under HIDDEN_SEEDS: the draw the grader ships
-   (assignkit.data.HIDDEN_SEED) and 24 more seeds of the same generators.
+   (data.HIDDEN_SEED) and 24 more seeds of the same generators.
 4. Plausible wrong answers are trained too; each must fail at least one check of its question.
 
 The script exits 1 when the reference fails a threshold under any hidden seed or a wrong answer passes all the
@@ -17,7 +17,6 @@ checks of its question, so a change of data, torch or notebook that breaks a mar
 from __future__ import annotations
 
 import copy
-import importlib.util
 import os
 import sys
 import time
@@ -31,12 +30,16 @@ import torch  # noqa: E402
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parents[1]
-from assignkit import data as D  # noqa: E402
+sys.path.insert(0, str(HERE))  # as when the grader runs the checks: the modules beside this file import by name
+import data as D  # noqa: E402  (this homework's generator)
+import hw2_reference as R  # noqa: E402
+import test_hw2_q1_limit as q1  # noqa: E402
+import test_hw2_q3_learn_kink as q3  # noqa: E402
+import test_hw2_q4_example1 as q4  # noqa: E402
+import test_hw2_q5_example2 as q5  # noqa: E402
+import test_hw2_q6_example3 as q6  # noqa: E402
 
 torch.set_num_threads(1)
-SPEC = importlib.util.spec_from_file_location("hw2_checks", HERE / "test_hw2_dnn.py")
-C = importlib.util.module_from_spec(SPEC)
-SPEC.loader.exec_module(C)
 
 HIDDEN_SEEDS = [D.HIDDEN_SEED] + list(range(1, 25))  # 25 draws; the first is the one the grader ships
 Q5_FREE_SEEDS = [5] + list(range(20))  # the notebook names 5 (the lecture's); 0..19 show how common luck is
@@ -85,8 +88,8 @@ def run_source_notebook() -> dict[str, dict[str, torch.nn.Module | str]]:
 def frame(name: str):
     path = ROOT / "data" / f"{name}.csv"
     if path.is_file():
-        return C.read(path.parent, path.name)
-    print(f"note: {path} is missing; using assignkit.data.{name}(PUBLISHED_SEED)")
+        return R.read(path.parent, path.name)
+    print(f"note: {path} is missing; using data.{name}(PUBLISHED_SEED)")
     return getattr(D, name)(D.PUBLISHED_SEED)
 
 
@@ -115,7 +118,7 @@ RELU, SIG = torch.nn.ReLU, torch.nn.Sigmoid
 def fit(name: str, layers: list, seed: int, epochs: int, loss_fn=None, transform=lambda x: x):
     df = frame(name)
     loss_fn = loss_fn or torch.nn.BCELoss()
-    return train(make(layers, seed), C.inputs(df), C.column(df, "y"), loss_fn, epochs, transform)
+    return train(make(layers, seed), R.inputs(df), R.column(df, "y"), loss_fn, epochs, transform)
 
 
 # ---------------------------------------------------------------- the metrics of every check
@@ -139,37 +142,37 @@ def hidden(name: str, seed: int):
 def thresholds() -> list[Threshold]:
     published = {n: frame(n) for n in ("dnnex0", "dnnex1", "dnnex2", "dnnex3")}
     grid3 = D.dnnex3_grid()
-    best0 = C.best_logistic_bce(published["dnnex0"])
+    best0 = R.best_logistic_bce(published["dnnex0"])
     return [
         Threshold("q1_limit", "test_q1_fit_is_the_best_logistic_curve", "BCE(net) − best logistic BCE on dnnex0",
-                  C.Q1_BCE_EXCESS_MAX, True, lambda n, s: C.bce_on(n, published["dnnex0"]) - best0, False),
-        Threshold("q3_learn_kink", "test_q3_bce_on_data", "BCE on dnnex0", C.Q3_BCE_DATA_MAX, True,
-                  lambda n, s: C.bce_on(n, published["dnnex0"]), False),
-        Threshold("q3_learn_kink", "test_q3_mean_gap_to_underlying", "mean abs(yhat − underlying)", C.Q3_MEAN_GAP_MAX,
-                  True, lambda n, s: C.gaps(n, hidden("dnnex0", s))[0], False),
-        Threshold("q3_learn_kink", "test_q3_max_gap_to_underlying", "max abs(yhat − underlying)", C.Q3_MAX_GAP_MAX,
-                  True, lambda n, s: C.gaps(n, hidden("dnnex0", s))[1], False),
-        Threshold("q3_learn_kink", "test_q3_bce_on_fresh_draw", "BCE on a hidden draw of dnnex0", C.Q3_BCE_HIDDEN_MAX,
-                  True, lambda n, s: C.bce_on(n, hidden("dnnex0", s))),
-        Threshold("q4_example1", "test_q4_bce_on_data", "BCE on dnnex1", C.Q4_BCE_DATA_MAX, True,
-                  lambda n, s: C.bce_on(n, published["dnnex1"]), False),
-        Threshold("q4_example1", "test_q4_mean_gap_to_underlying", "mean abs(yhat − underlying)", C.Q4_MEAN_GAP_MAX,
-                  True, lambda n, s: C.gaps(n, hidden("dnnex1", s), C.Q4_JUMPS, C.Q4_JUMP_WINDOW)[0], False),
+                  q1.Q1_BCE_EXCESS_MAX, True, lambda n, s: R.bce_on(n, published["dnnex0"]) - best0, False),
+        Threshold("q3_learn_kink", "test_q3_bce_on_data", "BCE on dnnex0", q3.Q3_BCE_DATA_MAX, True,
+                  lambda n, s: R.bce_on(n, published["dnnex0"]), False),
+        Threshold("q3_learn_kink", "test_q3_mean_gap_to_underlying", "mean abs(yhat − underlying)", q3.Q3_MEAN_GAP_MAX,
+                  True, lambda n, s: R.gaps(n, hidden("dnnex0", s))[0], False),
+        Threshold("q3_learn_kink", "test_q3_max_gap_to_underlying", "max abs(yhat − underlying)", q3.Q3_MAX_GAP_MAX,
+                  True, lambda n, s: R.gaps(n, hidden("dnnex0", s))[1], False),
+        Threshold("q3_learn_kink", "test_q3_bce_on_fresh_draw", "BCE on a hidden draw of dnnex0", q3.Q3_BCE_HIDDEN_MAX,
+                  True, lambda n, s: R.bce_on(n, hidden("dnnex0", s))),
+        Threshold("q4_example1", "test_q4_bce_on_data", "BCE on dnnex1", q4.Q4_BCE_DATA_MAX, True,
+                  lambda n, s: R.bce_on(n, published["dnnex1"]), False),
+        Threshold("q4_example1", "test_q4_mean_gap_to_underlying", "mean abs(yhat − underlying)", q4.Q4_MEAN_GAP_MAX,
+                  True, lambda n, s: R.gaps(n, hidden("dnnex1", s), q4.Q4_JUMPS, q4.Q4_JUMP_WINDOW)[0], False),
         Threshold("q4_example1", "test_q4_max_gap_away_from_the_jumps",
-                  f"max abs(yhat − underlying), abs(x − jump) ≥ {C.Q4_JUMP_WINDOW}", C.Q4_MAX_GAP_MAX, True,
-                  lambda n, s: C.gaps(n, hidden("dnnex1", s), C.Q4_JUMPS, C.Q4_JUMP_WINDOW)[1], False),
-        Threshold("q4_example1", "test_q4_bce_on_fresh_draw", "BCE on a hidden draw of dnnex1", C.Q4_BCE_HIDDEN_MAX,
-                  True, lambda n, s: C.bce_on(n, hidden("dnnex1", s))),
-        Threshold("q5_example2", "test_q5_follows_underlying", "mean (yhat − underlying)²", C.Q5_MSE_UNDERLYING_MAX,
-                  True, lambda n, s: C.mse_on(n, hidden("dnnex2", s), "underlying"), False),
-        Threshold("q5_example2", "test_q5_mse_on_fresh_draw", "MSE on a hidden draw of dnnex2", C.Q5_MSE_HIDDEN_MAX,
-                  True, lambda n, s: C.mse_on(n, hidden("dnnex2", s))),
+                  f"max abs(yhat − underlying), abs(x − jump) ≥ {q4.Q4_JUMP_WINDOW}", q4.Q4_MAX_GAP_MAX, True,
+                  lambda n, s: R.gaps(n, hidden("dnnex1", s), q4.Q4_JUMPS, q4.Q4_JUMP_WINDOW)[1], False),
+        Threshold("q4_example1", "test_q4_bce_on_fresh_draw", "BCE on a hidden draw of dnnex1", q4.Q4_BCE_HIDDEN_MAX,
+                  True, lambda n, s: R.bce_on(n, hidden("dnnex1", s))),
+        Threshold("q5_example2", "test_q5_follows_underlying", "mean (yhat − underlying)²", q5.Q5_MSE_UNDERLYING_MAX,
+                  True, lambda n, s: R.mse_on(n, hidden("dnnex2", s), "underlying"), False),
+        Threshold("q5_example2", "test_q5_mse_on_fresh_draw", "MSE on a hidden draw of dnnex2", q5.Q5_MSE_HIDDEN_MAX,
+                  True, lambda n, s: R.mse_on(n, hidden("dnnex2", s))),
         Threshold("q6_example3", "test_q6_accuracy_on_fresh_draw", "accuracy on a hidden draw of dnnex3",
-                  C.Q6_ACCURACY_HIDDEN_MIN, False, lambda n, s: C.accuracy_on(n, hidden("dnnex3", s))),
-        Threshold("q6_example3", "test_q6_bce_on_fresh_draw", "BCE on a hidden draw of dnnex3", C.Q6_BCE_HIDDEN_MAX,
-                  True, lambda n, s: C.bce_on(n, hidden("dnnex3", s))),
+                  q6.Q6_ACCURACY_HIDDEN_MIN, False, lambda n, s: R.accuracy_on(n, hidden("dnnex3", s))),
+        Threshold("q6_example3", "test_q6_bce_on_fresh_draw", "BCE on a hidden draw of dnnex3", q6.Q6_BCE_HIDDEN_MAX,
+                  True, lambda n, s: R.bce_on(n, hidden("dnnex3", s))),
         Threshold("q6_example3", "test_q6_probability_map", "mean abs(yhat − true prob) on the grid",
-                  C.Q6_PROB_GAP_MAX, True, lambda n, s: C.prob_gap(n, grid3), False),
+                  q6.Q6_PROB_GAP_MAX, True, lambda n, s: R.prob_gap(n, grid3), False),
     ]
 
 
@@ -242,13 +245,13 @@ def main() -> int:
     wrongs = wrong_nets()
     print(f"wrong answers trained: {time.monotonic() - started:.1f} s", flush=True)
     q3_seeds = [(s, fit("dnnex0", [lin(1, 2), RELU, lin(2, 1), SIG], s, 6000)) for s in Q3_OTHER_SEEDS]
-    x0 = C.column(frame("dnnex0"), "x")
+    x0 = R.column(frame("dnnex0"), "x")
     table = thresholds()
     failures: list[str] = []
     lines = ["# hw2_dnn: thresholds, reference values and margins", "",
              "Regenerated by `.venv/bin/python autograder/hw2_dnn/calibrate.py`; do not edit by hand.",
              f"torch {torch.__version__}; hidden draws: seeds {HIDDEN_SEEDS[0]} (the shipped draw) and "
-             f"{HIDDEN_SEEDS[1]}..{HIDDEN_SEEDS[-1]} ({len(HIDDEN_SEEDS)} draws) of the assignkit.data generators.",
+             f"{HIDDEN_SEEDS[1]}..{HIDDEN_SEEDS[-1]} ({len(HIDDEN_SEEDS)} draws) of the generators in data.py.",
              "'worst' is the reference's worst value over the draws (for a check on the published data or a fixed "
              "grid there is one value); margin = distance from the worst value to the threshold (positive = passes).",
              "", "## Reference solution", "",
@@ -261,8 +264,8 @@ def main() -> int:
         sign = "≤" if t.below else "≥"
         lines.append(f"| {t.question} | {t.check} | {t.what} | {sign} {t.bound:g} | {value:.4f} | {worst:.4f} | "
                      f"{margin(t, worst):+.4f}{'' if ok else ' **FAILS**'} |")
-    answers = {"q1_more_epochs": (taken["q1_limit"]["q1_more_epochs"], C.Q1_MORE_EPOCHS),
-               "q5_why": (taken["q5_example2"]["q5_why"], C.Q5_WHY)}
+    answers = {"q1_more_epochs": (taken["q1_limit"]["q1_more_epochs"], q1.Q1_MORE_EPOCHS),
+               "q5_why": (taken["q5_example2"]["q5_why"], q5.Q5_WHY)}
     for name, (given, expected) in answers.items():
         if given != expected:
             failures.append(f"the notebook's {name} is {given!r}; the checks expect {expected!r}")
@@ -288,7 +291,7 @@ def main() -> int:
               "| seed | mean (yhat − underlying)² | worst hidden MSE | passes | dead ReLU units |",
               "|---|---|---|---|---|"]
     q5 = [t for t in table if t.question == "q5_example2"]
-    x2 = C.column(frame("dnnex2"), "x")
+    x2 = R.column(frame("dnnex2"), "x")
     passing = 0
     for label, net in free:
         worsts = [evaluate(t, net)[1] for t in q5]
@@ -297,7 +300,7 @@ def main() -> int:
         if label == "seed 5" and not ok:
             failures.append("q5 with the named seed 5 fails")
         lines.append(f"| {label.removeprefix('seed ')} | {worsts[0]:.4f} | {worsts[1]:.4f} | {'yes' if ok else 'no'} | "
-                     f"{len(C.dead_units(net, x2))} of 32 |")
+                     f"{len(R.dead_units(net, x2))} of 32 |")
     lines += ["", f"{passing - 1} of seeds 0..19 pass (seed 5 is listed twice: first row).",
               "", "## q3: other seeds (not asked for; the lecture's 'some seeds never fit')", "",
               "| seed | BCE on dnnex0 | max abs(yhat − underlying) | dead units | always-active units | passes q3 |",
@@ -305,9 +308,9 @@ def main() -> int:
     q3 = [t for t in table if t.question == "q3_learn_kink"]
     for seed, net in q3_seeds:
         ok = all(passes(t, evaluate(t, net)[1]) for t in q3)
-        worst_gap = C.gaps(net, hidden("dnnex0", D.HIDDEN_SEED))[1]
-        lines.append(f"| {seed} | {C.bce_on(net, frame('dnnex0')):.4f} | {worst_gap:.4f} | {len(C.dead_units(net, x0))} "
-                     f"of 2 | {len(C.straight_units(net, x0))} of 2 | {'yes' if ok else 'no'} |")
+        worst_gap = R.gaps(net, hidden("dnnex0", D.HIDDEN_SEED))[1]
+        lines.append(f"| {seed} | {R.bce_on(net, frame('dnnex0')):.4f} | {worst_gap:.4f} | {len(R.dead_units(net, x0))} "
+                     f"of 2 | {len(R.straight_units(net, x0))} of 2 | {'yes' if ok else 'no'} |")
     lines += ["", "## Verdict", "", "All margins hold." if not failures else "\n".join(f"- {f}" for f in failures),
               ""]
     (HERE / "MARGINS.md").write_text("\n".join(lines))  # no timings: the same inputs give the same file

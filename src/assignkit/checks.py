@@ -11,6 +11,7 @@ import os
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
+from types import ModuleType
 from typing import Any, Sequence
 
 import pytest
@@ -133,6 +134,50 @@ def _layer_text(layer: dict) -> str:
     if layer["type"] == "Linear":
         return f"Linear({layer['in_features']}, {layer['out_features']})"
     return layer["type"]
+
+
+# ---------------------------------------------------------------- what checks of every homework repeat
+
+def expect_choice(sub: HarvestedQuestion, name: str, choices: Sequence[str], answer: str, hint: str) -> None:
+    """A choice question: the string `name` must be one of `choices` and be `answer`; `hint` says where to look
+    again (never the answer)."""
+    value = sub.value(name)
+    if type(value) not in (str, int):
+        raise AssertionError(f'{name} should be a string such as "{choices[0]}"; it is {sub.describe(name)}')
+    given = str(value).strip().strip("\"'").upper()
+    listed = ", ".join(f'"{choice}"' for choice in choices)
+    assert given in choices, f"{name} should be one of {listed}; it is {given!r}"
+    assert given == answer, f'{name} = "{given}" is not right. {hint}'
+
+
+def architecture(module: torch.nn.Module) -> str:
+    """A network as torch code: "Sequential(Linear(1, 2), ReLU(), Linear(2, 1), Sigmoid())" or "Linear(1, 1)"."""
+    if isinstance(module, torch.nn.Sequential):
+        return "Sequential(" + ", ".join(architecture(layer) for layer in module) + ")"
+    if isinstance(module, torch.nn.Linear):
+        bias = "" if module.bias is not None else ", bias=False"
+        return f"Linear({module.in_features}, {module.out_features}{bias})"
+    return f"{type(module).__name__}()"
+
+
+def expect_architecture(sub: HarvestedQuestion, name: str, expected: str, hint: str = "") -> torch.nn.Module:
+    """The network `name` rebuilt, after checking that it is exactly `expected` (as `architecture` writes it)."""
+    net = sub.module(name)
+    assert architecture(net) == expected, (f"{name} should be torch.nn.{expected}; it is {sub.describe(name)}. Build it "
+                                           f"exactly as the question says (layers, sizes, output activation).{hint}")
+    return net
+
+
+def expect_at_most(what: str, value: float, limit: float, hint: str = "") -> None:
+    """A measured threshold: `what` (a sentence subject) is `value` and must not exceed `limit`."""
+    assert value <= limit, (f"{what} is {value:.4g}; a good answer reaches at most {limit:.4g} "
+                            f"(yours is {value - limit:.2g} above the limit).{hint}")
+
+
+def expect_at_least(what: str, value: float, limit: float, hint: str = "") -> None:
+    """A measured threshold: `what` is `value` and must reach at least `limit`."""
+    assert value >= limit, (f"{what} is {value:.4g}; a good answer reaches at least {limit:.4g} "
+                            f"(yours is {limit - value:.2g} below the limit).{hint}")
 
 
 @dataclass
@@ -259,13 +304,38 @@ def _no_assertion_rewriting():
         sys.meta_path[:0] = hooks
 
 
+# Modules imported from each homework's folder, kept while another homework's checks run (see homework_imports).
+_IMPORTED: dict[str, dict[str, ModuleType]] = {}
+
+
+@contextlib.contextmanager
+def homework_imports(autograder_folder: Path):
+    """Let a homework's check files import the modules beside them by name (`import hw1_reference`).
+
+    The folder goes first on sys.path while its checks run. Modules imported from it stay loaded between runs
+    in this process (their module-level state, such as cached reference runs, serves every submission a worker
+    grades), but they are taken out of sys.modules while another homework's checks run, so two homeworks may
+    each have a helper of the same name.
+    """
+    folder = str(Path(autograder_folder).resolve())
+    sys.modules.update(_IMPORTED.pop(folder, {}))
+    sys.path.insert(0, folder)
+    try:
+        yield
+    finally:
+        sys.path.remove(folder)
+        inside = [name for name, module in sys.modules.items()
+                  if (getattr(module, "__file__", None) or "").startswith(folder + os.sep)]
+        _IMPORTED[folder] = {name: sys.modules.pop(name) for name in inside}
+
+
 def run_checks(autograder_folder: Path, release_folder: Path, artifacts_dir: Path,
                not_run: dict[str, str]) -> tuple[list[CheckResult], list[dict]]:
     """Run every hidden check of a homework on one submission's artifacts."""
     plugin = CheckPlugin(artifacts_dir, autograder_folder, release_folder, not_run)
     args = [str(autograder_folder), "-q", "-p", "no:cacheprovider", "--assert=plain", "-c", os.devnull, "--import-mode=importlib",
             "--rootdir", str(autograder_folder.parent), "-W", "ignore"]
-    with contextlib.redirect_stdout(io.StringIO()) as output, _no_assertion_rewriting():
+    with contextlib.redirect_stdout(io.StringIO()) as output, _no_assertion_rewriting(), homework_imports(autograder_folder):
         exit_code = pytest.main(args, plugins=[plugin])
     if plugin.unmarked:
         raise ChecksError(f"checks without @pytest.mark.check: {', '.join(plugin.unmarked)}")
@@ -297,7 +367,7 @@ def question_points(autograder_folder: Path) -> dict[str, float]:
     collector = _PointsCollector()
     args = [str(autograder_folder), "-q", "--collect-only", "-p", "no:cacheprovider", "-c", os.devnull, "--import-mode=importlib",
             "--rootdir", str(autograder_folder.parent)]
-    with contextlib.redirect_stdout(io.StringIO()) as output:
+    with contextlib.redirect_stdout(io.StringIO()) as output, homework_imports(autograder_folder):
         exit_code = pytest.main(args, plugins=[collector])
     if exit_code != pytest.ExitCode.OK or collector.unmarked:
         raise ChecksError(f"the hidden checks in {autograder_folder} cannot be collected "

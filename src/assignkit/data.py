@@ -1,137 +1,92 @@
-"""The homework data: one seeded generator per data set of LECTURE.md, and `write_all` to write them.
+"""`assignkit data`: run each homework's own data generator, `autograder/<hw>/data.py`.
 
-The published files (`data/`) use PUBLISHED_SEED, which reproduces the lecture's dnnex2 and the x1, x2 of
-dnnex3. The grader's hidden files (`autograder/<hw>/`) are fresh draws of the same generators under
-HIDDEN_SEED. Every generator is pure: it touches no global random state.
+A generator module defines `write(data_dir: Path, hidden_dir: Path) -> list[Path]`: it writes the published
+files (which the notebook reads) into `data_dir` and the grader's hidden draws into `hidden_dir` (its own
+autograder folder), seeded so the same code gives the same bytes, and returns the paths it wrote. `write_csv`
+and `write_json` below write files that way. A homework without data.py has no data.
 """
 
 from __future__ import annotations
 
+import importlib.util
 import json
+import sys
 from pathlib import Path
+from types import ModuleType
+from typing import Any
 
-import numpy as np
 import pandas as pd
-import torch
 
 from assignkit.fileio import atomic_write_text
 from assignkit.layout import Course
 
-PUBLISHED_SEED = 43052
-HIDDEN_SEED = 20221004
-LOSS_INPUTS_SEED = 4305
-
-N = 2000
+GENERATOR_FILE = "data.py"
 
 
-def _bernoulli(p: torch.Tensor, seed: int) -> np.ndarray:
-    """0./1. draws; the same as `torch.manual_seed(seed); torch.bernoulli(p)`."""
-    return torch.bernoulli(p, generator=torch.Generator().manual_seed(seed)).numpy()
+class GeneratorError(RuntimeError):
+    """A homework's data generator is broken (an instructor's error)."""
 
 
-def _lecture_x() -> np.ndarray:
-    return np.linspace(-1, 1, N)
-
-
-def _sigmoid32(u: np.ndarray) -> torch.Tensor:
-    # u in float64, sigmoid in float32: this is how the lecture's files were made (bit for bit).
-    return torch.sigmoid(torch.from_numpy(u).float())
-
-
-def hw1_toy(seed: int) -> pd.DataFrame:
-    """Part A: y ~ Bernoulli(sigmoid(-1 + 5x)), x evenly spaced on [-1, 1] (float32, as the lecture)."""
-    x = torch.linspace(-1, 1, N)
-    underlying = torch.sigmoid(-1 + 5 * x)
-    return pd.DataFrame({"x": x.numpy(), "underlying": underlying.numpy(), "y": _bernoulli(underlying, seed)})
-
-
-def dnnex0(seed: int) -> pd.DataFrame:
-    """Rises with x, then falls: u = 15x+5 for x<0, -5x+5 otherwise."""
-    x = _lecture_x()
-    underlying = _sigmoid32(np.where(x < 0, 15 * x + 5, -5 * x + 5))
-    return pd.DataFrame({"x": x, "underlying": underlying.numpy(), "y": _bernoulli(underlying, seed)})
-
-
-def dnnex1(seed: int) -> pd.DataFrame:
-    """A slope, then a flat 9, then a step down to -9 at x = 0.6."""
-    x = _lecture_x()
-    u = np.select([x < -0.2, x < 0.6], [-15 * x - 6, np.full(N, 9.0)], np.full(N, -9.0))
-    underlying = _sigmoid32(u)
-    return pd.DataFrame({"x": x, "underlying": underlying.numpy(), "y": _bernoulli(underlying, seed)})
-
-
-def dnnex2(seed: int) -> pd.DataFrame:
-    """Regression: y = 2.5 + 4exp(-x) + 5cos(5x) + N(0, 0.5²), all float32 as the lecture."""
-    generator = torch.Generator().manual_seed(seed)
-    x = torch.linspace(-1, 1, N)
-    eps = torch.randn(N, generator=generator) * 0.5
-    underlying = 2.5 + 4 * torch.exp(-x) + 5 * torch.cos(5 * x)
-    return pd.DataFrame({"x": x.numpy(), "underlying": underlying.numpy(), "y": (underlying + eps).numpy()})
-
-
-def dnnex3_probability(x1: np.ndarray, x2: np.ndarray) -> np.ndarray:
-    """The true P(y = 1 | x1, x2) of dnnex3."""
-    x1, x2 = np.asarray(x1, dtype=float), np.asarray(x2, dtype=float)
-    u = np.select(
-        [x1 < 0, x1 < 0.6, x2 > 1.5],
-        [-3 * x1 - 3, np.zeros_like(x1), -0.5 * x1**2 - 10 * x2 + 5],
-        x1 + 2 * x2 - 2,
-    )
-    return 1 / (1 + np.exp(-u))
-
-
-def dnnex3(seed: int) -> pd.DataFrame:
-    """Two inputs: (x1, x2) bivariate normal (corr 0.5), y ~ Bernoulli(dnnex3_probability)."""
-    # RandomState(seed) is the stream of `np.random.seed(seed)`: seed 43052 gives the lecture's x1, x2.
-    rng = np.random.RandomState(seed)
-    x1, x2 = rng.multivariate_normal([0, 0], [[1, 0.5], [0.5, 1]], size=N).T
-    y = rng.binomial(1, dnnex3_probability(x1, x2)).astype(float)
-    return pd.DataFrame({"x1": x1, "x2": x2, "y": y})
-
-
-def dnnex3_grid(n: int = 60, limit: float = 3.5) -> pd.DataFrame:
-    """dnnex3's true probability on an n×n grid over [-limit, limit]², x1 varying fastest."""
-    x1, x2 = np.meshgrid(np.linspace(-limit, limit, n), np.linspace(-limit, limit, n))
-    x1, x2 = x1.ravel(), x2.ravel()
-    return pd.DataFrame({"x1": x1, "x2": x2, "prob": dnnex3_probability(x1, x2)})
-
-
-def _loss_call(yhat: np.ndarray, y: np.ndarray) -> list:
-    return [[[round(float(v), 6)] for v in yhat], [[float(v)] for v in y]]
-
-
-def hw1_loss_inputs(seed: int = LOSS_INPUTS_SEED) -> list:
-    """Hidden calls [yhat, y] (each an (n, 1) nested list) for comparing students' MSE/BCE with torch's.
-
-    yhat stays inside (0, 1): at exactly 0 or 1 torch's BCELoss clamps its log at -100 and a hand-written
-    BCE gives inf, which is not what the check is about.
-    """
-    rng = np.random.default_rng(seed)
-    edges = np.array([1e-4, 1e-3, 0.5, 0.999, 1 - 1e-4])
-    calls = [_loss_call(rng.uniform(0.01, 0.99, n), rng.integers(0, 2, n)) for n in (1, 7, 50)]
-    calls.append(_loss_call(np.tile(edges, 2), np.repeat([0, 1], len(edges))))
-    mixed = np.where(rng.random(50) < 0.3, rng.choice(edges, 50), rng.uniform(0.01, 0.99, 50))
-    calls.append(_loss_call(mixed, rng.integers(0, 2, 50)))
-    return calls
-
-
-def _csv_text(frame: pd.DataFrame) -> str:
+def write_csv(path: Path, frame: pd.DataFrame) -> Path:
     # No float_format: pandas writes each float as its shortest round-trip repr (float32 columns at float32
     # precision), so the file holds the generator's values exactly and the same values give the same bytes.
-    return frame.to_csv(index=False, lineterminator="\n")
+    atomic_write_text(path, frame.to_csv(index=False, lineterminator="\n"))
+    return path
 
 
-def write_all(root: Path) -> list[Path]:
-    """Write the published data and the grader's hidden draws under the course folder `root`."""
+def write_json(path: Path, value: Any) -> Path:
+    atomic_write_text(path, json.dumps(value, sort_keys=True) + "\n")
+    return path
+
+
+def load_generator(course: Course, homework: str) -> ModuleType | None:
+    """The module autograder/<hw>/data.py of a homework, or None when it has none."""
+    path = course.autograder_folder(homework) / GENERATOR_FILE
+    if not path.is_file():
+        return None
+    name = f"assignkit_data_{homework}"
+    spec = importlib.util.spec_from_file_location(name, path)
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module  # before running it: dataclasses and pickling look their module up there
+    try:
+        spec.loader.exec_module(module)
+    except Exception as error:
+        del sys.modules[name]
+        raise GeneratorError(f"{path}: cannot be imported ({type(error).__name__}: {error})") from error
+    if not callable(getattr(module, "write", None)):
+        raise GeneratorError(f"{path}: defines no function write(data_dir, hidden_dir) -> list[Path]")
+    return module
+
+
+def write_homework(course: Course, homework: str, out: Course | None = None) -> list[Path]:
+    """Run one homework's generator, writing into the course `out` (default: the course itself); the paths it
+    wrote, each checked to exist inside out's data/ or out's autograder/<hw>/."""
+    generator = load_generator(course, homework)
+    if generator is None:
+        return []
+    out = out or course
+    data_dir, hidden_dir = out.data_dir, out.autograder_folder(homework)
+    hidden_dir.mkdir(parents=True, exist_ok=True)
+    data_dir.mkdir(parents=True, exist_ok=True)
+    where = course.autograder_folder(homework) / GENERATOR_FILE
+    written = [Path(p) for p in generator.write(data_dir, hidden_dir)]
+    for path in written:
+        if not path.is_file():
+            raise GeneratorError(f"{where}: write() returned {path}, which it did not write")
+        if not (path.resolve().is_relative_to(data_dir.resolve()) or path.resolve().is_relative_to(hidden_dir.resolve())):
+            raise GeneratorError(f"{where}: write() wrote {path}, outside {data_dir} and {hidden_dir}")
+    return written
+
+
+def write_all(root: Path, out: Path | None = None) -> list[Path]:
+    """Write the published data and the hidden draws of every homework of the course at `root`, into that course
+    or, when `out` is given, into the same places under `out` (to compare with what is committed)."""
     course = Course(Path(root))
-    hw1, hw2 = course.autograder_folder("hw1_loss_comparison"), course.autograder_folder("hw2_dnn")
-    generators = {"dnnex0": dnnex0, "dnnex1": dnnex1, "dnnex2": dnnex2, "dnnex3": dnnex3}
-    csvs = {course.data_dir / "hw1_toy.csv": hw1_toy(PUBLISHED_SEED)}
-    csvs |= {course.data_dir / f"{name}.csv": make(PUBLISHED_SEED) for name, make in generators.items()}
-    csvs |= {hw2 / f"{name}_hidden.csv": make(HIDDEN_SEED) for name, make in generators.items()}
-    csvs[hw2 / "dnnex3_grid.csv"] = dnnex3_grid()
-    for path, frame in csvs.items():
-        atomic_write_text(path, _csv_text(frame))
-    loss_inputs = hw1 / "loss_inputs.json"
-    atomic_write_text(loss_inputs, json.dumps(hw1_loss_inputs(), sort_keys=True) + "\n")
-    return [*csvs, loss_inputs]
+    target = Course(Path(out)) if out is not None else course
+    written: dict[Path, str] = {}
+    for homework in course.homeworks():
+        for path in write_homework(course, homework, target):
+            if path in written and written[path] != homework:
+                raise GeneratorError(f"{path} is written by the generators of both {written[path]} and {homework}")
+            written[path] = homework
+    return list(written)

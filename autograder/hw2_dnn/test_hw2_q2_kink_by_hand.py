@@ -1,0 +1,103 @@
+"""Hidden checks of hw2_dnn q2: the kinked u by hand (LECTURE.md Part B).
+
+Every number is recomputed from the network rebuilt from the student's weights (hw2_reference.py). Each
+threshold is a module constant whose comment gives what the reference solution reaches and the margin;
+calibrate.py beside this file measures them under 25 hidden draws and writes MARGINS.md. "reference" = the
+source notebook's fit; "worst" = its worst value over the 25 draws; "margin" = threshold - worst.
+"""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+
+import hw2_reference as R  # beside this file: the grader puts this folder on sys.path
+
+Q2_GRID = torch.cat([torch.linspace(-2.0, 2.0, 801), torch.tensor([-1e-3, -3e-4, 3e-4, 1e-3, 0.123, -0.777])])
+Q2_CHAIN_N = 37  # the hidden batch size of the shape chain
+Q2_U_TOLERANCE = 1e-4  # |u - target| <= tol * max(1, |target|): float32 rounding only
+
+
+def q2_target(x: torch.Tensor) -> torch.Tensor:
+    return torch.where(x < 0, 9 * x + 4.5, -4.5 * x + 4.5)
+
+
+def _q2_layers(sub):
+    l1, l2 = sub.module("l1"), sub.module("l2")
+    for name, layer in (("l1", l1), ("l2", l2)):
+        assert isinstance(layer, torch.nn.Linear), f"{name} should be a torch.nn.Linear; yours is {sub.describe(name)}"
+    return l1, l2
+
+
+def _q2_u(l1, l2, x: torch.Tensor) -> torch.Tensor:
+    with torch.no_grad():
+        return l2(torch.relu(l1(x)))
+
+
+@pytest.mark.check("q2_kink_by_hand", points=1)
+def test_q2_layer_shapes(sub):
+    l1, l2 = _q2_layers(sub)
+    shapes = {"l1.weight": (tuple(l1.weight.shape), (2, 1)), "l2.weight": (tuple(l2.weight.shape), (1, 2)),
+              "l1.bias": (tuple(l1.bias.shape) if l1.bias is not None else None, (2,)),
+              "l2.bias": (tuple(l2.bias.shape) if l2.bias is not None else None, (1,))}
+    wrong = [f"{name} has shape {got}; expected {want}" for name, (got, want) in shapes.items() if got != want]
+    assert not wrong, "; ".join(wrong) + ". l1 takes 1 input to 2 hidden units, l2 takes those 2 to 1 output."
+
+
+@pytest.mark.check("q2_kink_by_hand", points=2)
+def test_q2_u_is_the_kinked_line(sub, feedback):
+    l1, l2 = _q2_layers(sub)
+    x = Q2_GRID.reshape(-1, 1)
+    try:
+        u = _q2_u(l1, l2, x)
+    except RuntimeError:
+        raise AssertionError("u = l2(relu(l1(x))) cannot be computed for x of shape (n, 1) with your l1 and l2: "
+                             "check their shapes (l1: Linear(1, 2), l2: Linear(2, 1)).") from None
+    target = q2_target(x)
+    order = torch.argsort(x.flatten())
+    feedback.curve("q2: your u = l2(relu(l1(x))) vs the kinked line", x.flatten()[order],
+                   {"target u": target.flatten()[order], "your u": u.flatten()[order]})
+    assert u.shape == target.shape, f"u has shape {tuple(u.shape)} for x of shape {tuple(x.shape)}; expected (n, 1)"
+    bad = (u - target).abs() > Q2_U_TOLERANCE * target.abs().clamp(min=1)
+    if bad.any():
+        samples = torch.tensor([[-0.5], [0.5]])
+        shown = ", ".join(f"at x = {v:g} yours is {mine:.3f}, expected {want:.3f}" for v, mine, want in
+                          zip(samples.flatten().tolist(), _q2_u(l1, l2, samples).flatten().tolist(),
+                              q2_target(samples).flatten().tolist()))
+        raise AssertionError(f"u = l2(relu(l1(x))) is not 9x+4.5 (x<0) / -4.5x+4.5 (x>0) at {int(bad.sum())} of "
+                             f"{bad.numel()} test points: {shown}.")
+
+
+@pytest.mark.check("q2_kink_by_hand", points=1)
+def test_q2_shape_chain(sub):
+    l1, l2 = _q2_layers(sub)
+    x = torch.linspace(-1, 1, Q2_CHAIN_N).reshape(-1, 1)
+    chain = [("x", tuple(x.shape), (Q2_CHAIN_N, 1))]
+    try:
+        with torch.no_grad():
+            h = l1(x)
+            chain.append(("l1(x)", tuple(h.shape), (Q2_CHAIN_N, 2)))
+            h = torch.relu(h)
+            chain.append(("a1(l1(x))", tuple(h.shape), (Q2_CHAIN_N, 2)))
+            u = l2(h)
+            chain.append(("l2(a1(l1(x)))", tuple(u.shape), (Q2_CHAIN_N, 1)))
+    except RuntimeError:
+        raise AssertionError(f"for x of shape ({Q2_CHAIN_N}, 1) the chain l1 → a1 → l2 fails after "
+                             f"{chain[-1][0]}: the shapes of l1 and l2 do not fit (n,1) → (n,2) → (n,1).") from None
+    wrong = [f"{name} has shape {got}; expected {want}" for name, got, want in chain if got != want]
+    assert not wrong, "; ".join(wrong)
+
+
+@pytest.mark.check("q2_kink_by_hand", points=1)
+def test_q2_yhat_is_sigmoid_of_u(sub, release_dir):
+    l1, l2 = _q2_layers(sub)
+    x = R.column(R.read(release_dir, "dnnex0.csv"), "x")
+    yhat = sub.tensor("yhat", shape=(len(x), 1)).double()
+    try:
+        expected = torch.sigmoid(_q2_u(l1, l2, x)).double()
+    except RuntimeError:
+        raise AssertionError("yhat cannot be recomputed: l1 and l2 do not fit (n,1) → (n,2) → (n,1).") from None
+    gap = (yhat - expected).abs().max().item()
+    assert gap <= 1e-5, (f"yhat is not a2(u) = sigmoid(l2(a1(l1(x)))) computed from your own l1 and l2 on the dnnex0 x "
+                         f"(they differ by up to {gap:.3g}). Compute u = l2(a1(l1(x))), then yhat = a2(u).")
