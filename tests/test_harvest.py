@@ -27,8 +27,27 @@ def test_harvest_cell_adds_no_name_and_carries_the_hidden_inputs(tmp_path):
 
 def test_questions_toml_errors_name_the_file(tmp_path):
     (tmp_path / "questions.toml").write_text('[[question]]\nid = "q1"\nartifacts = [{ name = "x", kind = "blob" }]\n')
-    with pytest.raises(QuestionsError, match="questions.toml: q1.x: kind must be one of"):
+    with pytest.raises(QuestionsError, match="questions.toml:2: q1.x: kind must be one of"):
         load_questions(tmp_path)
+
+
+def test_questions_toml_names_the_line_of_a_repeated_id_or_a_question_without_artifacts(tmp_path):
+    toml = tmp_path / "questions.toml"
+    toml.write_text('[[question]]\nid = "q1"\nartifacts = [{ name = "x", kind = "value" }]\n\n'
+                    '[[question]]\nid = "q1"\nartifacts = [{ name = "y", kind = "value" }]\n')
+    with pytest.raises(QuestionsError, match="questions.toml:6: q1: a second question with this id"):
+        load_questions(tmp_path)
+    toml.write_text('[[question]]\nid = "q1"\nartifacts = []\n')
+    with pytest.raises(QuestionsError, match="questions.toml:2: q1: harvests no artifacts"):
+        load_questions(tmp_path)
+    toml.write_text('[[question]]\ntitle = "no id"\nartifacts = []\n')
+    with pytest.raises(QuestionsError, match="questions.toml:0: question 1: KeyError 'id'"):
+        load_questions(tmp_path)
+
+
+def test_after_defaults_to_the_form_cell_of_the_question(tmp_path):
+    (tmp_path / "questions.toml").write_text('[[question]]\nid = "q1"\nartifacts = [{ name = "x", kind = "value" }]\n')
+    assert load_questions(tmp_path)[0].after == "q1_form"
 
 
 def _student_folder(tmp_path: Path) -> Path:

@@ -310,7 +310,7 @@ _IMPORTED: dict[str, dict[str, ModuleType]] = {}
 
 @contextlib.contextmanager
 def homework_imports(autograder_folder: Path):
-    """Let a homework's check files import the modules beside them by name (`import hw1_reference`).
+    """Let a homework's check files import the modules beside them by name (`import reference`).
 
     The folder goes first on sys.path while its checks run. Modules imported from it stay loaded between runs
     in this process (their module-level state, such as cached reference runs, serves every submission a worker
@@ -344,10 +344,20 @@ def run_checks(autograder_folder: Path, release_folder: Path, artifacts_dir: Pat
     return plugin.results, plugin.figures
 
 
+@dataclass(frozen=True)
+class MarkedCheck:
+    """One hidden check as its marker declares it, and where it is written."""
+
+    question: str | None  # None: the function has no @pytest.mark.check(question, ...)
+    points: float
+    path: Path
+    line: int  # 1-based, of its first decorator (the marker)
+    name: str
+
+
 @dataclass
-class _PointsCollector:
-    points: dict[str, float] = field(default_factory=dict)
-    unmarked: list[str] = field(default_factory=list)
+class _MarkerCollector:
+    checks: list[MarkedCheck] = field(default_factory=list)
 
     def pytest_configure(self, config: pytest.Config) -> None:
         config.addinivalue_line("markers", "check(question, points): a hidden check worth points for a question")
@@ -355,21 +365,31 @@ class _PointsCollector:
     def pytest_collection_modifyitems(self, items: list[pytest.Item]) -> None:
         for item in items:
             marker = item.get_closest_marker("check")
-            if marker is None or not marker.args:
-                self.unmarked.append(item.nodeid)
-                continue
-            question = marker.args[0]
-            self.points[question] = self.points.get(question, 0.0) + float(marker.kwargs.get("points", 1))
+            path, line, _ = item.reportinfo()
+            question = marker.args[0] if marker is not None and marker.args else None
+            points = float(marker.kwargs.get("points", 1)) if marker is not None else 0.0
+            self.checks.append(MarkedCheck(question, points, Path(path), (line or 0) + 1, item.name))
 
 
-def question_points(autograder_folder: Path) -> dict[str, float]:
-    """The points each question's checks are worth, read from their markers without running them."""
-    collector = _PointsCollector()
+def marked_checks(autograder_folder: Path) -> list[MarkedCheck]:
+    """Every hidden check of a homework with its marker, collected without running any."""
+    collector = _MarkerCollector()
     args = [str(autograder_folder), "-q", "--collect-only", "-p", "no:cacheprovider", "-c", os.devnull, "--import-mode=importlib",
             "--rootdir", str(autograder_folder.parent)]
     with contextlib.redirect_stdout(io.StringIO()) as output, homework_imports(autograder_folder):
         exit_code = pytest.main(args, plugins=[collector])
-    if exit_code != pytest.ExitCode.OK or collector.unmarked:
-        raise ChecksError(f"the hidden checks in {autograder_folder} cannot be collected "
-                          f"(unmarked: {collector.unmarked}):\n{output.getvalue()[-3000:]}")
-    return collector.points
+    if exit_code != pytest.ExitCode.OK:
+        raise ChecksError(f"the hidden checks in {autograder_folder} cannot be collected:\n{output.getvalue()[-3000:]}")
+    return collector.checks
+
+
+def question_points(autograder_folder: Path) -> dict[str, float]:
+    """The points each question's checks are worth, read from their markers without running them."""
+    checks = marked_checks(autograder_folder)
+    unmarked = [f"{c.path}:{c.line} {c.name}" for c in checks if c.question is None]
+    if unmarked:
+        raise ChecksError(f"the hidden checks in {autograder_folder} cannot be collected (unmarked: {unmarked})")
+    points: dict[str, float] = {}
+    for check in checks:
+        points[check.question] = points.get(check.question, 0.0) + check.points
+    return points

@@ -210,6 +210,7 @@ def slurm_command(homework: str, submissions: tuple[Path, ...], out_dir: Path, t
 def validate_command(homeworks: tuple[str, ...], jobs: int, timeout: float, notebook_timeout: float, memory: int,
                      course_root: Path | None) -> None:
     """Check that each homework's solution scores full marks, its blank release 0, and release/ is current."""
+    from assignkit.contract import ContractError
     from assignkit.validate import validate
 
     course = _course(course_root)
@@ -219,7 +220,12 @@ def validate_command(homeworks: tuple[str, ...], jobs: int, timeout: float, note
         raise click.UsageError(str(error)) from None
     failed = False
     for name in names:
-        result = validate(course, name, _limits(timeout, notebook_timeout, memory), jobs=min(jobs, 2))
+        try:
+            result = validate(course, name, _limits(timeout, notebook_timeout, memory), jobs=min(jobs, 2))
+        except ContractError as error:
+            click.echo(str(error), err=True)
+            failed = True
+            continue
         click.echo(f"{name}: solution {result.solution.score:g}/{result.solution.max_score:g}, "
                    f"blank {result.blank.score:g} ({result.blank.status}), "
                    f"release {'current' if not result.stale else 'STALE'}")

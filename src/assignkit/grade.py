@@ -23,6 +23,7 @@ import nbformat
 
 from assignkit import report
 from assignkit.checks import CheckResult, question_points, run_checks
+from assignkit.contract import require_contract
 from assignkit.execute import Execution, Isolation, Job, KernelExecutor, Limits
 from assignkit.fileio import atomic_write_text
 from assignkit.harvest import Question as HomeworkQuestion, QuestionsError, load_questions
@@ -55,6 +56,7 @@ class Homework:
 
     @staticmethod
     def load(course: Course, name: str) -> "Homework":
+        require_contract(course, name)
         autograder = course.autograder_folder(name)
         questions = load_questions(autograder)
         points = question_points(autograder)

@@ -33,27 +33,56 @@ class Question:
     after: str
     artifacts: tuple[Artifact, ...]
     folder: Path  # autograder/<hw>/, where the inputs of function artifacts are
+    points: float | None = None  # what questions.toml states the question is worth (None: not stated)
+    line: int = 0  # where its `id = ...` is in questions.toml, for messages
 
 
 def load_questions(autograder_folder: Path) -> list[Question]:
+    """The questions of autograder/<hw>/questions.toml; QuestionsError names the file and line of what is wrong."""
     path = autograder_folder / "questions.toml"
     try:
-        entries = tomllib.loads(path.read_text())["question"]
-        questions = [_question(entry, autograder_folder) for entry in entries]
+        text = path.read_text()
+        entries = tomllib.loads(text)["question"]
     except (OSError, KeyError, TypeError, tomllib.TOMLDecodeError) as error:
         raise QuestionsError(f"{path}: {error}") from None
+    questions, line = [], 0
+    for number, entry in enumerate(entries):
+        line = toml_line(text, "id", entry.get("id"), line + 1) if isinstance(entry, dict) else 0
+        try:
+            questions.append(_question(entry, autograder_folder, line))
+        except (KeyError, TypeError, ValueError) as error:
+            raise QuestionsError(f"{path}:{line}: question {number + 1}: {type(error).__name__} {error}") from None
+    seen: set[str] = set()
     for question in questions:
+        where = f"{path}:{question.line}: {question.id}"
+        if question.id in seen:
+            raise QuestionsError(f"{where}: a second question with this id")
+        seen.add(question.id)
+        if not question.artifacts:
+            raise QuestionsError(f"{where}: harvests no artifacts, so no check can grade it")
         for artifact in question.artifacts:
             if artifact.kind not in KINDS:
-                raise QuestionsError(f"{path}: {question.id}.{artifact.name}: kind must be one of {KINDS}")
+                raise QuestionsError(f"{where}.{artifact.name}: kind must be one of {KINDS}")
             if artifact.kind == "function" and not (autograder_folder / str(artifact.inputs)).is_file():
-                raise QuestionsError(f"{path}: {question.id}.{artifact.name}: inputs file {artifact.inputs} is missing")
+                raise QuestionsError(f"{where}.{artifact.name}: inputs file {artifact.inputs} is missing")
     return questions
 
 
-def _question(entry: dict, folder: Path) -> Question:
+def toml_line(text: str, key: str, value: object, start: int = 0) -> int:
+    """The 1-based line of the first `key = "value"` at or after line `start` of a TOML text (0: not found)."""
+    lines = text.splitlines()
+    for number in range(max(start - 1, 0), len(lines)):
+        stripped = lines[number].split("#", 1)[0].replace(" ", "")
+        if stripped.startswith(f'{key}="{value}"') or stripped.startswith(f"{key}='{value}'"):
+            return number + 1
+    return 0
+
+
+def _question(entry: dict, folder: Path, line: int) -> Question:
     artifacts = tuple(Artifact(a["name"], a["kind"], a.get("inputs")) for a in entry["artifacts"])
-    return Question(entry["id"], entry.get("title", entry["id"]), entry.get("after", entry["id"]), artifacts, folder)
+    points = float(entry["points"]) if "points" in entry else None
+    return Question(entry["id"], entry.get("title", entry["id"]), entry.get("after", f"{entry['id']}_form"),
+                    artifacts, folder, points, line)
 
 
 def harvest_source(question: Question, out_dir: str) -> str:

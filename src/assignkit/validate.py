@@ -8,6 +8,7 @@ import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from assignkit.contract import require_contract
 from assignkit.execute import Limits
 from assignkit.grade import grade_batch
 from assignkit.layout import Course
@@ -29,6 +30,8 @@ class Validation:
 
 
 def validate(course: Course, homework: str, limits: Limits, jobs: int = 2) -> Validation:
+    """Raises contract.ContractError, naming each file and line, when the homework breaks its contract."""
+    require_contract(course, homework)
     with tempfile.TemporaryDirectory(prefix="assignkit-validate-") as scratch:
         folder = Path(scratch) / "submissions"
         folder.mkdir()
