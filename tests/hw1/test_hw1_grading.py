@@ -21,7 +21,6 @@ mutants = importlib.util.module_from_spec(_spec)
 _spec.loader.exec_module(mutants)
 
 
-
 @pytest.fixture(scope="module")
 def hw1_course(tmp_path_factory) -> Course:
     return released_copy(ROOT, HW, tmp_path_factory.mktemp("hw1") / "course")

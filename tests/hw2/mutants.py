@@ -1,7 +1,8 @@
 """Plausible wrong answers to hw2_dnn, as edits of the source notebook's answer cells.
 
 Each mutant replaces one exact piece of text (found exactly once) in one answer cell, named by its nbgrader
-grade_id, and must lose points in exactly the question `breaks` while keeping every other question's points.
+grade_id. A mutant in MUTANTS must lose points in exactly the question `breaks` and keep every other question's
+points; one in CASCADES also in every question of `also` (the layout of tests/hw1/mutants.py; hw2 has none).
 test_hw2_grading.py grades them all in one batch; autograder/hw2_dnn/calibrate.py measures the same kinds of
 wrong fits against the thresholds.
 """
@@ -76,3 +77,7 @@ MUTANTS: list[Mutant] = [
            "q6_example3"),
     Mutant("q6_100_epochs", "q6_answer", "for epoc in range(3000):", "for epoc in range(100):", "q6_example3"),
 ]
+
+# Wrong answers that must also cost later questions (a function a later question calls, as hw1's record): none
+# in hw2, whose questions each train their own net.
+CASCADES: list[Mutant] = []

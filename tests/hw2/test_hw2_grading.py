@@ -1,5 +1,6 @@
 """hw2_dnn end to end: every wrong answer of mutants.py, graded in one batch
-by `assignkit grade`'s library function. Each mutant must lose points in exactly its question."""
+by `assignkit grade`'s library function. Each mutant of MUTANTS must lose points in exactly its question (hw2 has
+no CASCADES: no question calls another's answer)."""
 
 from __future__ import annotations
 
@@ -28,21 +29,19 @@ def hw2_course(tmp_path_factory) -> Course:
 def test_mutants_apply_exactly_once_and_cover_every_question():
     source = Course(ROOT).source_notebook(HW)
     original = nbformat.read(source, as_version=4)
+    everything = mutants.MUTANTS + mutants.CASCADES
     assert len(mutants.MUTANTS) >= 12
-    assert len({m.name for m in mutants.MUTANTS}) == len(mutants.MUTANTS)
-    for mutant in mutants.MUTANTS:
-        changed = mutants.make_mutant(source, mutant)
-        assert changed != original, mutant.name
-    questions = _question_ids()
-    assert {m.breaks for m in mutants.MUTANTS} == questions
-
-
+    assert len({m.name for m in everything}) == len(everything)
+    for mutant in everything:
+        assert mutants.make_mutant(source, mutant) != original, mutant.name
+    assert {m.breaks for m in mutants.MUTANTS} == _question_ids()
+    assert all(not m.also for m in mutants.MUTANTS) and all(m.also for m in mutants.CASCADES)
 
 
 @pytest.mark.slow
 def test_every_mutant_loses_exactly_its_question(hw2_course, tmp_path):
     # The solution (full marks) and the blank release (0) are proven by tests/test_validate.py.
-    problems = grade_mutants(hw2_course, HW, mutants.MUTANTS, tmp_path)
+    problems = grade_mutants(hw2_course, HW, mutants.MUTANTS + mutants.CASCADES, tmp_path)
     assert not problems, "\n".join(problems)
 
 
