@@ -1,12 +1,14 @@
 """The check plugin on hand-made artifacts: accessors, rebuilt networks, messages, points."""
 
 import json
+import sys
 import textwrap
 
 import pytest
 import torch
 
-from assignkit.checks import ChecksError, HarvestedQuestion, MissingArtifact, question_points, run_checks
+from assignkit.checks import (ChecksError, HarvestedQuestion, MissingArtifact, architecture, expect_architecture,
+                              expect_at_least, expect_at_most, expect_choice, question_points, run_checks)
 from assignkit.kernel_harvest import harvest
 
 
@@ -107,3 +109,72 @@ def test_unmarked_or_broken_checks_are_an_instructor_error(tmp_path):
     _write_checks(tmp_path / "b", "import pytest\n@pytest.mark.check('q1', points=1)\ndef test_x(sub):\n    syntax error\n")
     with pytest.raises(ChecksError):
         question_points(tmp_path / "b")
+
+
+# ---------------------------------------------------------------- the shared checks every homework uses
+
+def test_expect_choice_accepts_the_answer_however_it_is_quoted(tmp_path):
+    sub = _question(tmp_path, {"a": ' "c" ', "b": 3, "c": "E", "d": [1]},
+                    [{"name": n, "kind": "value"} for n in "abcd"])
+    expect_choice(sub, "a", ("A", "B", "C"), "C", "hint")
+    expect_choice(sub, "b", ("1", "2", "3"), "3", "hint")
+    with pytest.raises(AssertionError, match=r'^c should be one of "A", "B", "C"; it is \'E\'$'):
+        expect_choice(sub, "c", ("A", "B", "C"), "C", "hint")
+    with pytest.raises(AssertionError, match=r'^d should be a string such as "A"; it is list of length 1$'):
+        expect_choice(sub, "d", ("A", "B"), "B", "hint")
+    with pytest.raises(AssertionError, match=r'^a = "C" is not right\. Look at the plot\.$'):
+        expect_choice(sub, "a", ("A", "B", "C"), "B", "Look at the plot.")
+
+
+def test_expect_architecture_states_what_is_asked_and_what_was_built(tmp_path):
+    net = torch.nn.Sequential(torch.nn.Linear(1, 2), torch.nn.ReLU(), torch.nn.Linear(2, 1, bias=False))
+    sub = _question(tmp_path, {"net": net, "l1": torch.nn.Linear(1, 1)},
+                    [{"name": "net", "kind": "module"}, {"name": "l1", "kind": "module"}])
+    assert architecture(sub.module("net")) == "Sequential(Linear(1, 2), ReLU(), Linear(2, 1, bias=False))"
+    assert isinstance(expect_architecture(sub, "l1", "Linear(1, 1)"), torch.nn.Linear)
+    with pytest.raises(AssertionError) as failed:
+        expect_architecture(sub, "net", "Sequential(Linear(1, 2), ReLU(), Linear(2, 1), Sigmoid())", " Hint.")
+    assert str(failed.value) == (
+        "net should be torch.nn.Sequential(Linear(1, 2), ReLU(), Linear(2, 1), Sigmoid()); it is "
+        "torch.nn.Sequential(Linear(1, 2), ReLU(), Linear(2, 1, bias=False)). Build it exactly as the question says "
+        "(layers, sizes, output activation). Hint.")
+
+
+def test_threshold_checks_state_value_limit_and_how_far_off():
+    expect_at_most("The BCE", 0.25, 0.30)
+    expect_at_least("The accuracy", 0.70, 0.67)
+    with pytest.raises(AssertionError) as failed:
+        expect_at_most("The BCE of net on dnnex0", 0.3245, 0.30, " Train longer.")
+    assert str(failed.value) == ("The BCE of net on dnnex0 is 0.3245; a good answer reaches at most 0.3 (yours is "
+                                 "0.025 above the limit). Train longer.")
+    with pytest.raises(AssertionError, match=r"^The accuracy is 0\.6; a good answer reaches at least 0\.67 "
+                                             r"\(yours is 0\.07 below the limit\)\.$"):
+        expect_at_least("The accuracy", 0.6, 0.67)
+
+
+# ---------------------------------------------------------------- helpers beside the check files
+
+def _homework_with_helper(folder, value):
+    folder.mkdir(parents=True)
+    (folder / "reference.py").write_text(f"VALUE = {value}\nCALLS = []\n")
+    _write_checks(folder, '''
+        import pytest
+
+        import reference
+
+        @pytest.mark.check("q1", points=1)
+        def test_value(sub):
+            reference.CALLS.append(1)
+            assert sub.number("n") == reference.VALUE, f"n should be {reference.VALUE}; {len(reference.CALLS)} runs"
+    ''')
+
+
+def test_check_files_import_the_helpers_beside_them_and_each_homework_keeps_its_own(tmp_path):
+    _homework_with_helper(tmp_path / "a", 3)
+    _homework_with_helper(tmp_path / "b", 4)
+    harvest({"n": 3}, [{"name": "n", "kind": "value"}], str(tmp_path / "artifacts" / "q1"))
+    runs = [run_checks(tmp_path / hw, tmp_path, tmp_path / "artifacts", {})[0][0] for hw in "abab"]
+    assert [r.passed for r in runs] == [True, False, True, False]
+    # the helper module stays loaded between runs of the same homework: its state is shared (docs/checks.md)
+    assert [r.message for r in runs[1::2]] == ["n should be 4; 1 runs", "n should be 4; 2 runs"]
+    assert "reference" not in sys.modules and str(tmp_path / "a") not in sys.path

@@ -163,8 +163,9 @@ def architecture(module: torch.nn.Module) -> str:
 def expect_architecture(sub: HarvestedQuestion, name: str, expected: str, hint: str = "") -> torch.nn.Module:
     """The network `name` rebuilt, after checking that it is exactly `expected` (as `architecture` writes it)."""
     net = sub.module(name)
-    assert architecture(net) == expected, (f"{name} should be torch.nn.{expected}; it is {sub.describe(name)}. Build it "
-                                           f"exactly as the question says (layers, sizes, output activation).{hint}")
+    built = architecture(net)
+    assert built == expected, (f"{name} should be torch.nn.{expected}; it is torch.nn.{built}. Build it exactly as "
+                               f"the question says (layers, sizes, output activation).{hint}")
     return net
 
 
