@@ -55,7 +55,7 @@ def check_contract(course: Course, homework: str) -> list[ContractProblem]:
         return [ContractProblem(_short(course, course.autograder_folder(homework)), str(error))]
     return [*_after_cells(course, questions, notebook, toml),
             *_markers(course, questions, checks),
-            *_points(course, questions, checks, notebook, toml),
+            *_points(course, homework, questions, checks, notebook),
             *_data_files(course, homework, notebook)]
 
 
@@ -108,12 +108,13 @@ def _markers(course: Course, questions: list[Question], checks) -> list[Contract
     return problems
 
 
-def _points(course: Course, questions: list[Question], checks, notebook, toml: Path) -> list[ContractProblem]:
+def _points(course: Course, homework: str, questions: list[Question], checks, notebook) -> list[ContractProblem]:
     """What questions.toml (per question) and the notebook (in total) state the points are, the checks give."""
     given: dict[str, float] = {}
     for check in checks:
         if check.question is not None:
             given[check.question] = given.get(check.question, 0.0) + check.points
+    toml = course.autograder_folder(homework) / "questions.toml"
     problems = []
     for question in questions:
         if question.points is not None and question.points != given.get(question.id, 0.0):
@@ -130,8 +131,8 @@ def _points(course: Course, questions: list[Question], checks, notebook, toml: P
                 stated = float(match.group(1) or match.group(2))
                 if stated != total:
                     problems.append(ContractProblem(
-                        f"{_short(course, course.release_notebook(toml.parent.name))}, "
-                        f"cell {_grade_id(cell) or index + 1}, line {line_number}",
+                        f"{_short(course, course.release_notebook(homework))}, cell {_grade_id(cell) or index + 1}, "
+                        f"line {line_number}",
                         f"the notebook states {stated:g} points in total; the checks give {total:g}"))
     return problems
 
