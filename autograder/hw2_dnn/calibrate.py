@@ -290,12 +290,12 @@ def main() -> int:
               "The notebook names seed 5 (the lecture's). Other seeds, same training (6000 epochs):", "",
               "| seed | mean (yhat − underlying)² | worst hidden MSE | passes | dead ReLU units |",
               "|---|---|---|---|---|"]
-    q5 = [t for t in table if t.question == "q5_example2"]
+    q5_thresholds = [t for t in table if t.question == "q5_example2"]
     x2 = R.column(frame("dnnex2"), "x")
     passing = 0
     for label, net in free:
-        worsts = [evaluate(t, net)[1] for t in q5]
-        ok = all(passes(t, w) for t, w in zip(q5, worsts))
+        worsts = [evaluate(t, net)[1] for t in q5_thresholds]
+        ok = all(passes(t, w) for t, w in zip(q5_thresholds, worsts))
         passing += ok
         if label == "seed 5" and not ok:
             failures.append("q5 with the named seed 5 fails")
@@ -305,9 +305,9 @@ def main() -> int:
               "", "## q3: other seeds (not asked for; the lecture's 'some seeds never fit')", "",
               "| seed | BCE on dnnex0 | max abs(yhat − underlying) | dead units | always-active units | passes q3 |",
               "|---|---|---|---|---|---|"]
-    q3 = [t for t in table if t.question == "q3_learn_kink"]
+    q3_thresholds = [t for t in table if t.question == "q3_learn_kink"]
     for seed, net in q3_seeds:
-        ok = all(passes(t, evaluate(t, net)[1]) for t in q3)
+        ok = all(passes(t, evaluate(t, net)[1]) for t in q3_thresholds)
         worst_gap = R.gaps(net, hidden("dnnex0", D.HIDDEN_SEED))[1]
         lines.append(f"| {seed} | {R.bce_on(net, frame('dnnex0')):.4f} | {worst_gap:.4f} | {len(R.dead_units(net, x0))} "
                      f"of 2 | {len(R.straight_units(net, x0))} of 2 | {'yes' if ok else 'no'} |")
