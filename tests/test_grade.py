@@ -59,7 +59,7 @@ class InProcessExecutor:
         return Execution("graded", harvested=harvested, notebook=job.notebook)
 
 
-def _serial_pool(homework, todo, settings, isolated):
+def _serial_pool(homework, todo, settings):
     for submission in todo:
         yield grade.grade_one(homework, submission, settings)
 
@@ -73,7 +73,7 @@ def in_process(monkeypatch):
     return InProcessExecutor
 
 
-def _nothing_to_grade(homework, todo, settings, isolated):
+def _nothing_to_grade(homework, todo, settings):
     assert todo == [], f"regraded {[s.student for s in todo]}"
     yield from ()
 
@@ -175,7 +175,7 @@ def test_interrupted_run_keeps_finished_rows_and_the_rerun_finishes(tiny_course,
     _write(folder, {"kim": tiny_notebook(tiny_course), "lee": tiny_notebook(tiny_course, WRONG_WEIGHTS),
                     "park": tiny_notebook(tiny_course, blank=True)})
 
-    def interrupted_pool(homework, todo, settings, isolated):
+    def interrupted_pool(homework, todo, settings):
         yield grade.grade_one(homework, todo[0], settings)
         raise KeyboardInterrupt  # Ctrl-C while the second one runs
 

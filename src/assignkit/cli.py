@@ -64,6 +64,21 @@ def _limits(timeout: float, notebook_timeout: float, memory: int):
     return Limits(cell_seconds=timeout, notebook_seconds=notebook_timeout, memory_mb=memory)
 
 
+def _sandbox_mode(no_sandbox: bool) -> str:
+    from assignkit.sandbox import SandboxUnavailable, choose_mode
+
+    try:
+        return choose_mode(no_sandbox)
+    except SandboxUnavailable as error:
+        click.echo(f"error: {error}", err=True)
+        sys.exit(2)
+
+
+no_sandbox_option = click.option("--no-sandbox", is_flag=True,
+                                 help="Run student code without isolation (as this user, with network access); "
+                                      "every result is marked unsandboxed.")
+
+
 def limit_options(command):
     command = click.option("--memory", default=2048, show_default=True, help="Memory limit per submission, MB.")(command)
     command = click.option("--notebook-timeout", default=900.0, show_default=True,
@@ -79,17 +94,22 @@ def limit_options(command):
 @click.option("--out", "out_dir", required=True, type=click.Path(file_okay=False, path_type=Path),
               help="Folder for grades.csv, results/, feedback/, executed/ and summary.html.")
 @click.option("--force", is_flag=True, help="Regrade submissions already graded with the same notebook and checks.")
+@no_sandbox_option
 @limit_options
 @course_option
-def grade(homework: str, submissions: tuple[Path, ...], out_dir: Path, force: bool, jobs: int, timeout: float,
-          notebook_timeout: float, memory: int, course_root: Path | None) -> None:
+def grade(homework: str, submissions: tuple[Path, ...], out_dir: Path, force: bool, no_sandbox: bool, jobs: int,
+          timeout: float, notebook_timeout: float, memory: int, course_root: Path | None) -> None:
     """Grade SUBMISSIONS (.ipynb files, folders, nbgrader submitted/ trees or .zip files) of HOMEWORK."""
     from tqdm import tqdm
 
     from assignkit.grade import grade_batch
     from assignkit.submissions import SubmissionError
 
+    from assignkit.sandbox import describe
+
     course = _course(course_root)
+    mode = _sandbox_mode(no_sandbox)
+    click.echo(describe(mode))
     try:
         course.require([homework])
         with tqdm(unit="submission", dynamic_ncols=True) as bar:
@@ -100,7 +120,7 @@ def grade(homework: str, submissions: tuple[Path, ...], out_dir: Path, force: bo
 
             results = grade_batch(course, homework, list(submissions), out_dir, jobs=jobs, force=force,
                                   limits=_limits(timeout, notebook_timeout, memory), on_progress=progress,
-                                  on_note=lambda note: tqdm.write(note, file=sys.stderr))
+                                  on_note=lambda note: tqdm.write(note, file=sys.stderr), mode=mode)
     except (UnknownHomework, SubmissionError) as error:
         raise click.UsageError(str(error)) from None
     counts: dict[str, int] = {}
@@ -112,10 +132,11 @@ def grade(homework: str, submissions: tuple[Path, ...], out_dir: Path, force: bo
 
 @main.command(name="validate")
 @click.argument("homeworks", nargs=-1)
+@no_sandbox_option
 @limit_options
 @course_option
-def validate_command(homeworks: tuple[str, ...], jobs: int, timeout: float, notebook_timeout: float, memory: int,
-                     course_root: Path | None) -> None:
+def validate_command(homeworks: tuple[str, ...], no_sandbox: bool, jobs: int, timeout: float,
+                     notebook_timeout: float, memory: int, course_root: Path | None) -> None:
     """Check that each homework's solution scores full marks, its blank release 0, and release/ is current."""
     from assignkit.validate import validate
 
@@ -124,9 +145,10 @@ def validate_command(homeworks: tuple[str, ...], jobs: int, timeout: float, note
         names = course.require(list(homeworks))
     except UnknownHomework as error:
         raise click.UsageError(str(error)) from None
+    mode = _sandbox_mode(no_sandbox)
     failed = False
     for name in names:
-        result = validate(course, name, _limits(timeout, notebook_timeout, memory), jobs=min(jobs, 2))
+        result = validate(course, name, _limits(timeout, notebook_timeout, memory), jobs=min(jobs, 2), mode=mode)
         click.echo(f"{name}: solution {result.solution['score']:g}/{result.solution['max_score']:g}, "
                    f"blank {result.blank['score']:g} ({result.blank['status']}), "
                    f"release {'current' if not result.stale else 'STALE'}")

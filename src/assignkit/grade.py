@@ -29,12 +29,10 @@ from assignkit.fileio import atomic_write_text
 from assignkit.harvest import Question, QuestionsError, load_questions
 from assignkit.layout import Course
 from assignkit.preflight import NotGradable, prepare_submission
+from assignkit.sandbox import FIRST_UID as FIRST_SANDBOX_UID, NONE, Sandbox, choose_mode, describe, open_sandbox
 from assignkit.submissions import Submission, collect
 
-FIRST_SANDBOX_UID = 61000
 SYSTEM_FOLDERS = {"bin", "sbin", "lib", "lib32", "lib64", "libx32", "usr", "etc", "proc", "sys", "dev"}
-NOT_ISOLATED_NOTE = ("not running as root: submissions run as this user, with network access, "
-                     "and can read what this user can (run as root on Linux to isolate them)")
 
 
 @dataclass(frozen=True)
@@ -67,7 +65,7 @@ class Settings:
     limits: Limits
     jobs: int
     run_root: Path  # private scratch folder of this run
-    hidden: tuple[Path, ...]  # folders a sandboxed kernel must not see
+    sandbox: Sandbox  # this run's: its mode, its users and cgroups, the folders its kernels must not see
 
 
 def _fingerprint(folders: list[Path]) -> str:
@@ -84,32 +82,29 @@ def submission_fingerprint(homework: Homework, submission: Submission) -> str:
 
 # --- one submission, in a worker process -------------------------------------------------------------------
 
-_worker_uid: int | None = None
-
-
-def _init_worker(slots: "multiprocessing.Queue[int]", isolated: bool) -> None:
-    global _worker_uid
+def _init_worker() -> None:
     import torch
 
     torch.set_num_threads(1)
-    slot = slots.get()
-    _worker_uid = FIRST_SANDBOX_UID + slot if isolated else None
 
 
 def grade_one(homework: Homework, submission: Submission, settings: Settings) -> dict:
     """The result of one submission (the dict report.py renders). Never raises for anything a student did."""
     started = time.monotonic()
     result = {"student": submission.student, "homework": homework.name, "origin": submission.origin,
-              "fingerprint": submission_fingerprint(homework, submission)}
+              "fingerprint": submission_fingerprint(homework, submission), "sandbox": settings.sandbox.mode}
     try:
         notebook = prepare_submission(submission, homework.release_notebook, homework.name)
     except NotGradable as reason:
         return _finish(result, homework, "not_gradable", str(reason), [], [], [], started)
     scratch = Path(tempfile.mkdtemp(prefix="sub-", dir=settings.run_root))
     try:
-        isolation = Isolation(_worker_uid, settings.hidden) if _worker_uid is not None else Isolation(None)
         job = Job(notebook, homework.questions, homework.release_folder, scratch / "sandbox", scratch / "artifacts")
-        execution = KernelExecutor(settings.limits, isolation).run(job)
+        with settings.sandbox.lease() as slot:
+            try:
+                execution = KernelExecutor(settings.limits, Isolation(settings.sandbox, slot)).run(job)
+            finally:
+                settings.sandbox.clear(slot)  # nothing the submission started outlives it
         checks, figures = run_checks(homework.autograder_folder, homework.release_folder, job.artifacts_dir,
                                      _not_run(homework, execution))
         result["executed"] = nbformat.writes(execution.notebook) if execution.notebook else None
@@ -161,21 +156,25 @@ class Batch:
 
 def grade_batch(course: Course, homework_name: str, paths: list[Path], out_dir: Path, *, jobs: int,
                 limits: Limits, force: bool = False, on_progress: Callable[[int, int], None] | None = None,
-                on_note: Callable[[str], None] = print) -> list[dict]:
+                on_note: Callable[[str], None] = print, mode: str | None = None) -> list[dict]:
+    """Grade `paths` into `out_dir`. `mode` is the sandbox's (sandbox.choose_mode); by default the best this
+    machine has, SandboxUnavailable when it has none."""
+    mode = mode or choose_mode(no_sandbox=False)
     homework = Homework.load(course, homework_name)
     batch = Batch(homework, collect(paths, homework_name), out_dir.resolve())
     (batch.out_dir / "results").mkdir(parents=True, exist_ok=True)
     results = {} if force else {s.student: r for s in batch.submissions if (r := batch.previous(s))}
     todo = [s for s in batch.submissions if s.student not in results]
-    isolated = Isolation.available()
-    if not isolated:
-        on_note(NOT_ISOLATED_NOTE)
-    with tempfile.TemporaryDirectory(prefix="assignkit-run-") as run_root:
+    if mode == NONE:
+        on_note(describe(NONE))
+    with tempfile.TemporaryDirectory(prefix="assignkit-run-") as run_root, \
+            open_sandbox(mode, jobs, _hidden_folders(course, paths, batch.out_dir, Path(run_root)), Path(run_root),
+                         limits.memory_mb * 2**20) as sandbox:
         os.chmod(run_root, 0o711)
-        settings = Settings(limits, jobs, Path(run_root), _hidden_folders(course, paths, batch.out_dir, Path(run_root)))
+        settings = Settings(limits, jobs, Path(run_root), sandbox)
         progress = on_progress or (lambda done, total: None)
         progress(len(results), len(batch.submissions))
-        for result in _run_pool(homework, todo, settings, isolated):
+        for result in _run_pool(homework, todo, settings):
             results[result["student"]] = result
             _write_row(batch, result, list(results.values()))
             progress(len(results), len(batch.submissions))
@@ -184,13 +183,13 @@ def grade_batch(course: Course, homework_name: str, paths: list[Path], out_dir: 
     return ordered
 
 
-def _run_pool(homework: Homework, todo: list[Submission], settings: Settings, isolated: bool):
+def _run_pool(homework: Homework, todo: list[Submission], settings: Settings):
     """Results as they finish. When a worker dies (the machine killed it), the pool breaks and every unfinished
     submission is tried again in a new pool; one that was running when pools broke twice gets an error row."""
     tries = {s.student: 0 for s in todo}
     while todo:
         broken: list[Submission] = []
-        for submission, outcome in _one_pool(homework, todo, settings, isolated):
+        for submission, outcome in _one_pool(homework, todo, settings):
             if isinstance(outcome, BrokenProcessPool) and tries[submission.student] < 1:
                 tries[submission.student] += 1
                 broken.append(submission)
@@ -199,14 +198,11 @@ def _run_pool(homework: Homework, todo: list[Submission], settings: Settings, is
         todo = broken
 
 
-def _one_pool(homework: Homework, todo: list[Submission], settings: Settings, isolated: bool):
+def _one_pool(homework: Homework, todo: list[Submission], settings: Settings):
     context = multiprocessing.get_context("forkserver")
     context.set_forkserver_preload(["assignkit.grade"])
-    slots = context.Queue()
-    for slot in range(settings.jobs):
-        slots.put(slot)
-    with concurrent.futures.ProcessPoolExecutor(settings.jobs, mp_context=context, initializer=_init_worker,
-                                                initargs=(slots, isolated)) as pool:
+    with concurrent.futures.ProcessPoolExecutor(settings.jobs, mp_context=context,
+                                                initializer=_init_worker) as pool:
         futures = {pool.submit(grade_one, homework, s, settings): s for s in todo}
         try:
             for future in concurrent.futures.as_completed(futures):
