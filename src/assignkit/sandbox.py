@@ -151,8 +151,10 @@ class Sandbox:
 
 
 def _bwrap(hidden: tuple[Path, ...], visible: tuple[Path, ...], workdir: Path) -> list[str]:
+    # --as-pid-1: the kernel is the PID namespace's first process, as in root mode: everything it leaves
+    # behind dies with it, and ipykernel does not take a parent with pid 1 (bwrap's init) for a dead one.
     command = [shutil.which("bwrap") or "bwrap", "--unshare-all", "--die-with-parent", "--new-session",
-               "--cap-drop", "ALL", "--ro-bind", "/", "/", "--dev", "/dev", "--proc", "/proc"]
+               "--as-pid-1", "--cap-drop", "ALL", "--ro-bind", "/", "/", "--dev", "/dev", "--proc", "/proc"]
     for path in _outermost(hidden):
         command += ["--size", str(HIDING_TMPFS_BYTES), "--perms", "0755", "--tmpfs", str(path)]
     for path in _outermost(visible):
