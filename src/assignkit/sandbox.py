@@ -170,7 +170,7 @@ def open_sandbox(mode: str, jobs: int, hidden: tuple[Path, ...], run_root: Path,
         if mode == ROOT:
             parents = _root_cgroup_parents()
         elif mode == USERNS:
-            parents = _own_writable_cgroups()
+            parents = own_writable_cgroups()
         else:
             parents = []
         slots = []
@@ -230,7 +230,7 @@ def _root_cgroup_parents() -> list[Path]:
     return [CGROUP_ROOT / "memory" / "assignkit", CGROUP_ROOT / "pids" / "assignkit"]
 
 
-def _own_writable_cgroups() -> list[Path]:
+def own_writable_cgroups() -> list[Path]:
     """The cgroups this process is in that it may make groups under (a systemd user session delegates one)."""
     folders = []
     with contextlib.suppress(OSError):

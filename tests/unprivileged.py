@@ -1,0 +1,110 @@
+"""Running the grader as an ordinary user, the way a TA without root does: `setpriv` to the `nobody` account, with
+a Python that account can reach, on a copy of a course it can read.
+
+This machine's Python (and CI's) may live where another user cannot go (/root is mode 700). The test user gets a
+venv made from the system's Python of the same minor version (Debian's /usr/bin/python3.X), whose .pth file
+adds this interpreter's site-packages (torch, the editable assignkit): those must be reachable by that user
+(.ci/run grants traverse permission on the checkout's parent folders).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import pwd
+import shutil
+import site
+import subprocess
+import sys
+import tempfile
+from dataclasses import asdict
+from pathlib import Path
+
+from assignkit.execute import Limits
+
+USER = "nobody"
+
+
+class Unavailable(Exception):
+    """Why the grader cannot run as an ordinary user here (the test skips with this reason)."""
+
+
+def account() -> pwd.struct_passwd:
+    if os.geteuid() != 0:
+        raise Unavailable("needs root, to run the grader as another user through setpriv")
+    if shutil.which("setpriv") is None:
+        raise Unavailable("setpriv (util-linux) is not installed")
+    try:
+        return pwd.getpwnam(USER)
+    except KeyError:
+        raise Unavailable(f"no {USER} account on this machine") from None
+
+
+def shared_folder(prefix: str) -> Path:
+    """A new folder under /tmp the test user owns (and root can remove)."""
+    user = account()
+    folder = Path(tempfile.mkdtemp(prefix=prefix, dir="/tmp"))
+    folder.chmod(0o755)
+    os.chown(folder, user.pw_uid, user.pw_gid)
+    return folder
+
+
+def give(path: Path) -> None:
+    """Hand `path` (recursively) to the test user."""
+    user = account()
+    for item in [path, *path.rglob("*")] if path.is_dir() else [path]:
+        os.lchown(item, user.pw_uid, user.pw_gid)
+
+
+def make_python(folder: Path) -> Path:
+    """A venv in `folder` the test user can run, seeing this interpreter's packages; its python."""
+    version = f"python{sys.version_info.major}.{sys.version_info.minor}"
+    system = next((p for p in (Path("/usr/bin") / version, Path("/usr/local/bin") / version) if p.is_file()), None)
+    if system is None:
+        raise Unavailable(f"no system {version} (Debian: apt-get install {version}) for the test user")
+    venv = folder / "python"
+    subprocess.run([str(system), "-m", "venv", "--without-pip", str(venv)], check=True, capture_output=True)
+    site_packages = venv / "lib" / version / "site-packages"
+    lines = [f"import site; site.addsitedir({p!r})" for p in site.getsitepackages()]
+    (site_packages / "assignkit-grader-packages.pth").write_text("\n".join(lines) + "\n")
+    give(venv)
+    probe = run_as_user([str(venv / "bin" / "python"), "-c", "import torch, assignkit"], folder, check=False)
+    if probe.returncode != 0:
+        raise Unavailable(f"{USER} cannot import torch and assignkit from {site.getsitepackages()} "
+                          f"(a folder above them is closed to other users?): {probe.stderr.strip()[-300:]}")
+    return venv / "bin" / "python"
+
+
+def run_as_user(command: list[str], home: Path, check: bool = True, timeout: float | None = None,
+                **popen) -> subprocess.CompletedProcess:
+    user = account()
+    env = {"PATH": "/usr/bin:/bin", "HOME": str(home), "LANG": "C.UTF-8", "MPLCONFIGDIR": str(home / ".mpl")}
+    return subprocess.run(["setpriv", f"--reuid={user.pw_uid}", f"--regid={user.pw_gid}", "--clear-groups",
+                           "--", *command], env=env, cwd=home, capture_output=True, text=True, check=check,
+                          timeout=timeout, **popen)
+
+
+GRADE = """
+import json, sys
+from pathlib import Path
+from assignkit.execute import Limits
+from assignkit.grade import grade_batch
+from assignkit.layout import Course
+from assignkit.sandbox import own_writable_cgroups
+course, homework, folder, out, limits, jobs, mode, answer = json.loads(sys.argv[1])
+results = grade_batch(Course(Path(course)), homework, [Path(folder)], Path(out), jobs=jobs, limits=Limits(**limits),
+                      on_note=lambda note: None, mode=mode)
+Path(answer).write_text(json.dumps({"results": results, "cgroups": [str(p) for p in own_writable_cgroups()]}))
+"""
+
+
+def grade_as_user(python: Path, home: Path, course: Path, homework: str, folder: Path, out: Path, limits: Limits,
+                  jobs: int, mode: str) -> tuple[list[dict], bool]:
+    """grade_batch run as the test user: its results, and whether that user had cgroups of its own to use."""
+    answer = home / f"answer-{out.name}.json"
+    arguments = json.dumps([str(course), homework, str(folder), str(out), asdict(limits), jobs, mode, str(answer)])
+    done = run_as_user([str(python), "-c", GRADE, arguments], home, check=False)
+    if done.returncode != 0:
+        raise AssertionError(f"the grader failed as {USER}:\n{done.stderr[-3000:]}")
+    answered = json.loads(answer.read_text())
+    return answered["results"], bool(answered["cgroups"])
