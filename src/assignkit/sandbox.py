@@ -31,7 +31,8 @@ from typing import Iterator
 from assignkit.jail import MAX_PROCESSES
 
 ROOT, USERNS, NONE = "root", "userns", "none"
-FIRST_UID, LAST_UID = 61000, 61999  # the users root mode reserves for its worker slots, run by run
+FIRST_UID, LAST_UID = 62000, 62999  # the users root mode reserves for its worker slots, run by run (61000+slot
+# was the fixed, shared range before runs reserved theirs: kept clear of it)
 UID_LOCKS = Path("/run/assignkit/uids")  # one lock file per user; a run holds the locks of its users
 HIDING_TMPFS_BYTES = 1 << 20
 CGROUP_ROOT = Path("/sys/fs/cgroup")
