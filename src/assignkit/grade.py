@@ -29,7 +29,8 @@ from assignkit.fileio import atomic_write_text
 from assignkit.harvest import Question, QuestionsError, load_questions
 from assignkit.layout import Course
 from assignkit.preflight import NotGradable, prepare_submission
-from assignkit.sandbox import FIRST_UID as FIRST_SANDBOX_UID, NONE, Sandbox, choose_mode, describe, open_sandbox
+from assignkit.sandbox import (FIRST_UID as FIRST_SANDBOX_UID, NONE, Sandbox, adopt_orphans, choose_mode, describe,
+                               open_sandbox)
 from assignkit.submissions import Submission, collect
 
 SYSTEM_FOLDERS = {"bin", "sbin", "lib", "lib32", "lib64", "libx32", "usr", "etc", "proc", "sys", "dev"}
@@ -86,6 +87,7 @@ def _init_worker() -> None:
     import torch
 
     torch.set_num_threads(1)
+    adopt_orphans()
 
 
 def grade_one(homework: Homework, submission: Submission, settings: Settings) -> dict:

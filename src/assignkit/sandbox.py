@@ -17,6 +17,7 @@ process instead of the prefix.
 from __future__ import annotations
 
 import contextlib
+import ctypes
 import fcntl
 import os
 import shutil
@@ -35,6 +36,8 @@ FIRST_UID, LAST_UID = 62000, 62999  # the users root mode reserves for its worke
 # was the fixed, shared range before runs reserved theirs: kept clear of it)
 UID_LOCKS = Path("/run/assignkit/uids")  # one lock file per user; a run holds the locks of its users
 HIDING_TMPFS_BYTES = 1 << 20
+PR_SET_CHILD_SUBREAPER, PR_GET_CHILD_SUBREAPER = 36, 37
+_libc = ctypes.CDLL(None, use_errno=True)
 CGROUP_ROOT = Path("/sys/fs/cgroup")
 
 FIX = ("install bubblewrap (Debian/Ubuntu: `sudo apt-get install bubblewrap`; Fedora: `sudo dnf install "
@@ -138,17 +141,41 @@ class Sandbox:
                  "--kill-child", "--mount-proc"] + jail + options + ["--", ])
 
     def clear(self, slot: Slot) -> None:
-        """Kill whatever the slot's last submission left running (the PID namespace's end already should have)."""
+        """Kill whatever the slot's last submission left running: its cgroups' processes, its user's, and (in a
+        worker that adopts orphans) this process's children. In root and userns mode the end of the kernel's PID
+        namespace already killed them; in none mode this is all there is."""
         for _ in range(50):
             pids = {pid for group in slot.cgroups for pid in _cgroup_pids(group)}
             if slot.uid is not None:
                 pids |= _processes_of(slot.uid)
+            if _adopts_orphans():
+                pids |= _children_of(os.getpid())
             if not pids:
                 return
             for pid in pids:
                 with contextlib.suppress(OSError):
                     os.kill(pid, signal.SIGKILL)
             time.sleep(0.02)
+
+
+def adopt_orphans() -> None:
+    """Make this process (a grading worker) the parent of every process its kernels leave behind, however
+    detached (new session, double fork), so that `Sandbox.clear` finds and kills them in every mode."""
+    _libc.prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0)
+
+
+def _adopts_orphans() -> bool:
+    flag = ctypes.c_int()
+    return _libc.prctl(PR_GET_CHILD_SUBREAPER, ctypes.byref(flag), 0, 0, 0) == 0 and bool(flag.value)
+
+
+def _children_of(parent: int) -> set[int]:
+    children = set()
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        with contextlib.suppress(OSError, ValueError, IndexError):
+            if int(stat.read_text().rsplit(")", 1)[1].split()[1]) == parent:
+                children.add(int(stat.parent.name))
+    return children
 
 
 def _bwrap(hidden: tuple[Path, ...], visible: tuple[Path, ...], workdir: Path) -> list[str]:
