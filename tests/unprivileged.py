@@ -9,6 +9,7 @@ adds this interpreter's site-packages (torch, the editable assignkit): those mus
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import pwd
@@ -19,6 +20,7 @@ import sys
 import tempfile
 from dataclasses import asdict
 from pathlib import Path
+from typing import Iterator
 
 from assignkit.execute import Limits
 
@@ -75,18 +77,51 @@ def make_python(folder: Path) -> Path:
     return venv / "bin" / "python"
 
 
-def run_as_user(command: list[str], home: Path, check: bool = True, timeout: float | None = None,
-                **popen) -> subprocess.CompletedProcess:
+def run_as_user(command: list[str], home: Path, check: bool = True, cgroups: list[Path] = ()) -> \
+        subprocess.CompletedProcess:
+    """`command` run as the test user, started inside `cgroups` (see delegated_cgroups)."""
     user = account()
     env = {"PATH": "/usr/bin:/bin", "HOME": str(home), "LANG": "C.UTF-8", "MPLCONFIGDIR": str(home / ".mpl")}
+
+    def enter_cgroups() -> None:
+        for group in cgroups:
+            (group / "cgroup.procs").write_text(str(os.getpid()))
+
     return subprocess.run(["setpriv", f"--reuid={user.pw_uid}", f"--regid={user.pw_gid}", "--clear-groups",
                            "--", *command], env=env, cwd=home, capture_output=True, text=True, check=check,
-                          timeout=timeout, **popen)
+                          preexec_fn=enter_cgroups)
+
+
+@contextlib.contextmanager
+def delegated_cgroups(name: str) -> Iterator[list[Path]]:
+    """cgroup v1 memory and pids groups handed to the test user, as systemd hands a user session its own
+    (Delegate=yes): the grader run inside them may make groups of its own there. Empty on cgroup v2, where a
+    delegated group also needs its processes moved to a leaf first (not done here)."""
+    root = Path("/sys/fs/cgroup")
+    groups = [root / controller / name for controller in ("memory", "pids")]
+    if (root / "cgroup.controllers").exists() or not all(g.parent.is_dir() for g in groups):
+        yield []
+        return
+    user = account()
+    try:
+        for group in groups:
+            group.mkdir()
+            for item in [group, *group.iterdir()]:
+                os.chown(item, user.pw_uid, user.pw_gid)
+        yield groups
+    finally:
+        for group in groups:
+            for child in [c for c in group.iterdir() if c.is_dir()]:
+                with contextlib.suppress(OSError):
+                    child.rmdir()
+            with contextlib.suppress(OSError):
+                group.rmdir()
 
 
 GRADE = """
 import json, sys
 from pathlib import Path
+from typing import Iterator
 from assignkit.execute import Limits
 from assignkit.grade import grade_batch
 from assignkit.layout import Course
@@ -100,10 +135,12 @@ Path(answer).write_text(json.dumps({"results": results, "cgroups": [str(p) for p
 
 def grade_as_user(python: Path, home: Path, course: Path, homework: str, folder: Path, out: Path, limits: Limits,
                   jobs: int, mode: str) -> tuple[list[dict], bool]:
-    """grade_batch run as the test user: its results, and whether that user had cgroups of its own to use."""
+    """grade_batch run as the test user (in cgroups delegated to it where the machine allows): its results, and
+    whether that user had cgroups of its own to use."""
     answer = home / f"answer-{out.name}.json"
     arguments = json.dumps([str(course), homework, str(folder), str(out), asdict(limits), jobs, mode, str(answer)])
-    done = run_as_user([str(python), "-c", GRADE, arguments], home, check=False)
+    with delegated_cgroups(f"assignkit-test-{os.getpid()}-{out.name}") as cgroups:
+        done = run_as_user([str(python), "-c", GRADE, arguments], home, check=False, cgroups=cgroups)
     if done.returncode != 0:
         raise AssertionError(f"the grader failed as {USER}:\n{done.stderr[-3000:]}")
     answered = json.loads(answer.read_text())
