@@ -167,15 +167,18 @@ def demo(out_dir: Path, jobs: int, timeout: float, notebook_timeout: float, memo
          course_root: Path | None) -> None:
     """Grade the bundled sample submissions (examples/submissions/<hw>/) of every homework."""
     from assignkit.grade import grade_batch
+    from assignkit.sandbox import describe
 
     course = _course(course_root)
+    mode = _sandbox_mode(no_sandbox=False)
+    click.echo(describe(mode))
     for homework in course.homeworks():
         examples = course.examples_folder(homework)
         if not examples.is_dir() or not course.release_notebook(homework).is_file():
             click.echo(f"{homework}: not released or no sample submissions in {examples}; skipped")
             continue
         results = grade_batch(course, homework, [examples], out_dir / homework, jobs=jobs,
-                              limits=_limits(timeout, notebook_timeout, memory), on_note=click.echo)
+                              limits=_limits(timeout, notebook_timeout, memory), on_note=click.echo, mode=mode)
         click.echo(f"\n{homework} ({out_dir / homework / 'summary.html'}):")
         for result in results:
             click.echo(f"  {result['student']:<16} {result['status']:<15} {result['score']:g}/{result['max_score']:g}"
