@@ -150,12 +150,24 @@ class Sandbox:
                 pids |= _processes_of(slot.uid)
             if _adopts_orphans():
                 pids |= _children_of(os.getpid())
+            pids = {pid for pid in pids if not _reaped_or_dead(pid)}
             if not pids:
                 return
             for pid in pids:
                 with contextlib.suppress(OSError):
                     os.kill(pid, signal.SIGKILL)
             time.sleep(0.02)
+
+
+def _reaped_or_dead(pid: int) -> bool:
+    """Whether `pid` is gone or a zombie (reaped here when it is this process's child)."""
+    with contextlib.suppress(ChildProcessError):
+        if os.waitpid(pid, os.WNOHANG)[0] == pid:
+            return True
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] in ("Z", "X")
+    except (OSError, IndexError):
+        return True
 
 
 def adopt_orphans() -> None:
