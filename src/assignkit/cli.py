@@ -82,9 +82,12 @@ def limit_options(command):
 @click.option("--force", is_flag=True, help="Regrade submissions already graded with the same notebook and checks.")
 @click.option("--shard", default=None, metavar="K/N",
               help="Grade only shard K of N (by a hash of the student id); `assignkit merge` then writes the tables.")
+@click.option("--lms", type=click.Choice(["moodle", "canvas", "nbgrader", "plain"]), default=None,
+              help="Layout of SUBMISSIONS (an LMS download); default: recognised by itself.")
 @limit_options
 @course_option
-def grade(homework: str, submissions: tuple[Path, ...], out_dir: Path, force: bool, shard: str | None, jobs: int,
+def grade(homework: str, submissions: tuple[Path, ...], out_dir: Path, force: bool, shard: str | None,
+          lms: str | None, jobs: int,
           timeout: float, notebook_timeout: float, memory: int, course_root: Path | None) -> None:
     """Grade SUBMISSIONS (.ipynb files, folders, nbgrader submitted/ trees or .zip files) of HOMEWORK."""
     from tqdm import tqdm
@@ -108,7 +111,7 @@ def grade(homework: str, submissions: tuple[Path, ...], out_dir: Path, force: bo
 
             results = grade_batch(course, homework, list(submissions), out_dir, jobs=jobs, force=force, shard=part,
                                   limits=_limits(timeout, notebook_timeout, memory), on_progress=progress,
-                                  on_note=lambda note: tqdm.write(note, file=sys.stderr))
+                                  on_note=lambda note: tqdm.write(note, file=sys.stderr), lms=lms)
     except (UnknownHomework, SubmissionError) as error:
         raise click.UsageError(str(error)) from None
     counts = Counter(result.status.value for result in results)

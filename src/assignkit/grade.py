@@ -183,13 +183,13 @@ class Batch:
 
 
 def grade_batch(course: Course, homework_name: str, paths: list[Path], out_dir: Path, *, jobs: int,
-                limits: Limits, force: bool = False, shard: Shard | None = None,
+                limits: Limits, force: bool = False, shard: Shard | None = None, lms: str | None = None,
                 on_progress: Callable[[int, int], None] | None = None,
                 on_note: Callable[[str], None] = print) -> list[SubmissionResult]:
     """Grade every submission under `paths` (with `shard`, only that shard's students: their results, feedback
     and executed notebooks, and the shard's manifest; grades.csv and summary.html are then merge's)."""
     homework = Homework.load(course, homework_name)
-    submissions = collect(paths, homework_name)
+    submissions = collect(paths, homework_name, lms)
     out_dir = out_dir.resolve()
     if shard is not None:
         submissions = [s for s in submissions if shard.holds(s.student)]
