@@ -254,3 +254,67 @@ def demo(out_dir: Path, jobs: int, timeout: float, notebook_timeout: float, memo
         for result in results:
             click.echo(f"  {result.student:<16} {result.status:<15} {result.score:g}/{result.max_score:g}"
                        f"  {result.reason}")
+
+
+# --- exports: grades to where the course keeps them (issue 11) ---------------------------------------------------
+
+@main.group(name="export")
+def export_group() -> None:
+    """Carry the grades of a graded folder (DIR, from `assignkit grade --out DIR`) into an LMS or nbgrader."""
+
+
+def _grades(graded: Path):
+    from assignkit.export import ExportError, grades_from_results
+
+    try:
+        return grades_from_results(graded)
+    except ExportError as error:
+        raise click.UsageError(str(error)) from None
+
+
+def _echo_filled(result, out: Path, what: str) -> None:
+    click.echo(f"filled {len(result.filled)} {what}; {len(result.without_result)} rows without a result left as "
+               f"they were -> {out}")
+    if result.unmatched:
+        click.echo(f"not in the file (no row for these results): {', '.join(result.unmatched)}", err=True)
+
+
+@export_group.command(name="moodle")
+@click.argument("graded", type=click.Path(exists=True, file_okay=False, path_type=Path))
+@click.argument("worksheet", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--out", required=True, type=click.Path(dir_okay=False, path_type=Path), help="The filled worksheet.")
+@click.option("--no-comments", is_flag=True, help="Fill only Grade (the assignment has no feedback comments).")
+@click.option("--identifier-column", default="Identifier", show_default=True,
+              help="Header names, for a worksheet downloaded in another language.")
+@click.option("--grade-column", default="Grade", show_default=True)
+@click.option("--maximum-column", default="Maximum Grade", show_default=True)
+@click.option("--comments-column", default="Feedback comments", show_default=True)
+def export_moodle_command(graded: Path, worksheet: Path, out: Path, no_comments: bool, identifier_column: str,
+                          grade_column: str, maximum_column: str, comments_column: str) -> None:
+    """Fill Moodle's grading WORKSHEET (CSV) with the grades of GRADED; upload OUT with "Upload grading worksheet"."""
+    from assignkit.export import ExportError
+    from assignkit.export_moodle import MoodleColumns, export_moodle
+
+    columns = MoodleColumns(identifier_column, grade_column, maximum_column, comments_column)
+    try:
+        result = export_moodle(_grades(graded), worksheet, out, columns, with_comments=not no_comments)
+    except ExportError as error:
+        raise click.UsageError(str(error)) from None
+    _echo_filled(result, out, "participants")
+
+
+@export_group.command(name="canvas")
+@click.argument("graded", type=click.Path(exists=True, file_okay=False, path_type=Path))
+@click.argument("gradebook", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--column", required=True, help="The assignment's column: its name, or its full header 'NAME (ID)'.")
+@click.option("--out", required=True, type=click.Path(dir_okay=False, path_type=Path), help="The filled gradebook.")
+def export_canvas_command(graded: Path, gradebook: Path, column: str, out: Path) -> None:
+    """Fill one column of Canvas's GRADEBOOK export (CSV) with the grades of GRADED; import OUT in Canvas."""
+    from assignkit.export import ExportError
+    from assignkit.export_canvas import export_canvas
+
+    try:
+        result = export_canvas(_grades(graded), gradebook, column, out)
+    except ExportError as error:
+        raise click.UsageError(str(error)) from None
+    _echo_filled(result, out, "students")
