@@ -10,7 +10,7 @@ def test_grades_from_results(tmp_path):
     write_result(tmp_path, "123457", {"q1_limit": 5, "q2_kink_by_hand": 2.5})
     write_result(tmp_path, "123456", {"q1_limit": 5}, status="timeout", reason="cell 12 ran past 120 s")
     kim, lee = grades_from_results(tmp_path)
-    assert kim == StudentGrade("123456", "", "timeout", 5.0, 10.0,
+    assert kim == StudentGrade("123456", "", "hw2_dnn", "timeout", 5.0, 10.0,
                                {"q1_limit": (5.0, 5.0), "q2_kink_by_hand": (0.0, 5.0)}, "cell 12 ran past 120 s")
     assert (lee.student, lee.score) == ("123457", 7.5)
 
@@ -25,12 +25,12 @@ def test_grades_from_results_refuses_an_empty_or_broken_folder(tmp_path):
 
 
 def test_one_line_comment_and_scaling():
-    grade = StudentGrade("1", "", "timeout", 7.5, 10.0, {"q1": (5.0, 5.0), "q2": (2.5, 5.0)},
+    grade = StudentGrade("1", "", "hw", "timeout", 7.5, 10.0, {"q1": (5.0, 5.0), "q2": (2.5, 5.0)},
                          "cell 12 ran past\n120 s")
     assert one_line_comment(grade) == ("자동 채점 7.5/10점 (autograded 7.5/10) | q1 5/5, q2 2.5/5 | "
                                        "timeout: cell 12 ran past 120 s")
     assert scaled(grade, 100) == 75.0 and scaled(grade, 3) == 2.25
-    assert scaled(StudentGrade("1", "", "graded", 0, 0, {}, ""), 100) == 0.0
+    assert scaled(StudentGrade("1", "", "hw", "graded", 0, 0, {}, ""), 100) == 0.0
 
 
 @pytest.mark.parametrize("text", [

@@ -318,3 +318,28 @@ def export_canvas_command(graded: Path, gradebook: Path, column: str, out: Path)
     except ExportError as error:
         raise click.UsageError(str(error)) from None
     _echo_filled(result, out, "students")
+
+
+@export_group.command(name="nbgrader")
+@click.argument("graded", type=click.Path(exists=True, file_okay=False, path_type=Path))
+@course_option
+def export_nbgrader_command(graded: Path, course_root: Path | None) -> None:
+    """Write the per-question scores of GRADED into the course's nbgrader gradebook (formgrader, `nbgrader export`).
+
+    A manual score a TA set in formgrader stays in force; its grade is flagged for review."""
+    from assignkit.export import ExportError
+    from assignkit.export_nbgrader import export_nbgrader
+    from assignkit.harvest import QuestionsError, load_questions
+
+    course = _course(course_root)
+    grades = _grades(graded)
+    try:
+        homework = course.require([grades[0].homework])[0]
+        cells = {question.id: question.after for question in load_questions(course.autograder_folder(homework))}
+        done = export_nbgrader(course.gradebook, grades, cells)
+    except (UnknownHomework, QuestionsError, ExportError) as error:
+        raise click.UsageError(str(error)) from None
+    click.echo(f"{homework}: wrote {len(done.students)} students' scores into {course.gradebook} "
+               f"({len(done.new_students)} new students)")
+    for student, question in done.manual_kept:
+        click.echo(f"  {student} {question}: a manual score is kept (flagged for review in formgrader)")

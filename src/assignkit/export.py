@@ -25,6 +25,7 @@ from assignkit.fileio import atomic_write_bytes
 class StudentGrade:
     student: str  # the id the LMS matches grades by (Moodle participant id, Canvas user id, nbgrader student id)
     name: str
+    homework: str
     status: str  # graded, timeout, kernel_died, memory_exceeded, not_gradable
     score: float
     max_score: float
@@ -47,7 +48,8 @@ def grades_from_results(out_dir: Path) -> list[StudentGrade]:
         try:
             result = json.loads(path.read_text(encoding="utf-8"))
             grades.append(StudentGrade(
-                student=str(result["student"]), name=str(result.get("name", "")), status=str(result["status"]),
+                student=str(result["student"]), name=str(result.get("name", "")),
+                homework=str(result["homework"]), status=str(result["status"]),
                 score=float(result["score"]), max_score=float(result["max_score"]),
                 question_scores={str(q["id"]): (float(q["score"]), float(q["max_score"]))
                                  for q in result.get("questions", [])},
