@@ -343,3 +343,48 @@ def export_nbgrader_command(graded: Path, course_root: Path | None) -> None:
                f"({len(done.new_students)} new students)")
     for student, question in done.manual_kept:
         click.echo(f"  {student} {question}: a manual score is kept (flagged for review in formgrader)")
+
+
+@main.command(name="gradescope")
+@click.argument("homework")
+@click.option("--out", required=True, type=click.Path(dir_okay=False, path_type=Path), help="The autograder zip.")
+@click.option("--memory", default=2048, show_default=True,
+              help="Address-space limit of the student's kernel on Gradescope, MB (torch maps ~1 GB it never uses).")
+@click.option("--timeout", default=120.0, show_default=True, help="Seconds one cell may run.")
+@click.option("--notebook-timeout", default=480.0, show_default=True,
+              help="Seconds the whole notebook may run (Gradescope stops everything at 10 minutes by default).")
+@course_option
+def gradescope_command(homework: str, out: Path, memory: int, timeout: float, notebook_timeout: float,
+                       course_root: Path | None) -> None:
+    """Build a Gradescope autograder zip for HOMEWORK (setup.sh, run_autograder, the kit, the hidden checks)."""
+    import assignkit
+    from assignkit.gradescope import AutograderLimits, GradescopeError, build_autograder
+
+    course = _course(course_root)
+    try:
+        course.require([homework])
+        names = build_autograder(course, homework, Path(assignkit.__file__).resolve().parents[2], out,
+                                 AutograderLimits(memory, timeout, notebook_timeout))
+    except (UnknownHomework, GradescopeError) as error:
+        raise click.UsageError(str(error)) from None
+    click.echo(f"wrote {out} ({len(names)} files); upload it as the assignment's autograder on Gradescope")
+
+
+@main.command(name="gradescope-run", hidden=True)
+@click.argument("homework")
+@click.option("--root", required=True, type=click.Path(file_okay=False, path_type=Path))
+@click.option("--memory", default=2048)
+@click.option("--timeout", default=120.0)
+@click.option("--notebook-timeout", default=480.0)
+@course_option
+def gradescope_run_command(homework: str, root: Path, memory: int, timeout: float, notebook_timeout: float,
+                           course_root: Path | None) -> None:
+    """What run_autograder calls on Gradescope: grade ROOT/submission, write ROOT/results/results.json."""
+    from assignkit.grade import grade_batch
+    from assignkit.gradescope import run
+
+    course = _course(course_root)
+    limits = _limits(timeout, notebook_timeout, memory)
+    results = run(root, homework, lambda notebook, out: grade_batch(course, homework, [notebook], out, jobs=1,
+                                                                    limits=limits, on_note=click.echo))
+    click.echo(f"score {results['score']:g}; {len(results['tests'])} tests -> {root / 'results' / 'results.json'}")

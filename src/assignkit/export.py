@@ -22,6 +22,16 @@ from assignkit.fileio import atomic_write_bytes
 
 
 @dataclass(frozen=True)
+class CheckGrade:
+    question: str
+    name: str  # the check's name (its pytest function); never its source
+    score: float
+    max_score: float
+    passed: bool
+    message: str  # what the student reads when it failed
+
+
+@dataclass(frozen=True)
 class StudentGrade:
     student: str  # the id the LMS matches grades by (Moodle participant id, Canvas user id, nbgrader student id)
     name: str
@@ -31,6 +41,7 @@ class StudentGrade:
     max_score: float
     question_scores: dict[str, tuple[float, float]]  # question id → (score, max_score), in the homework's order
     comment: str  # one line for the student: why the run stopped, if it did
+    checks: tuple[CheckGrade, ...] = ()
 
 
 class ExportError(ValueError):
@@ -53,7 +64,10 @@ def grades_from_results(out_dir: Path) -> list[StudentGrade]:
                 score=float(result["score"]), max_score=float(result["max_score"]),
                 question_scores={str(q["id"]): (float(q["score"]), float(q["max_score"]))
                                  for q in result.get("questions", [])},
-                comment=str(result.get("reason", ""))))
+                comment=str(result.get("reason", "")),
+                checks=tuple(CheckGrade(str(c["question"]), str(c["name"]), float(c["points"]), float(c["max"]),
+                                        bool(c["passed"]), str(c.get("message", "")))
+                             for c in result.get("checks", []))))
         except (OSError, ValueError, KeyError, TypeError) as error:
             raise ExportError(f"{path}: not a result the grader wrote ({error!r})") from None
     return sorted(grades, key=lambda grade: grade.student)
