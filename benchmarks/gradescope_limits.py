@@ -1,6 +1,6 @@
 """Run the Gradescope autograder (`run_autograder`) locally on the sample submissions, under Gradescope's default
 CPU share (0.5 CPU, through a cgroup v1 cpu quota when this machine allows one), and print per sample: wall
-seconds, the peak resident memory of the whole process tree (grader + kernel, summed; sampled every 0.1 s), the
+seconds, the peak memory of the whole process tree (grader + kernel: PSS and RSS summed; sampled every 0.1 s), the
 peak address space of the biggest process, the score, and whether it fits Gradescope's defaults (768 MB, 10 min).
 
     .venv/bin/python benchmarks/gradescope_limits.py [HW...] [--memory MB] [--cpu 0.5]
@@ -36,17 +36,20 @@ def cpu_quota_group(share: float) -> Path | None:
         return None
 
 
-def tree_memory(process: psutil.Process) -> tuple[int, int]:
-    """(sum of RSS, largest VMS) over the process and its descendants, in bytes."""
-    rss, vms = 0, 0
+def tree_memory(process: psutil.Process) -> tuple[int, int, int]:
+    """(sum of PSS, sum of RSS, largest VMS) over the process and its descendants, in bytes. PSS splits a shared
+    page (libtorch, mapped by the grader, its worker and the kernel) among the processes that map it, so its sum is
+    what the tree holds; the RSS sum counts such pages once per process."""
+    pss, rss, vms = 0, 0, 0
     for p in [process, *process.children(recursive=True)]:
         try:
-            info = p.memory_info()
+            info = p.memory_full_info()
         except psutil.Error:
             continue
+        pss += info.pss
         rss += info.rss
         vms = max(vms, info.vms)
-    return rss, vms
+    return pss, rss, vms
 
 
 def run_one(zip_path: Path, sample: Path, homework: str, group: Path | None) -> dict:
@@ -65,17 +68,17 @@ def run_one(zip_path: Path, sample: Path, homework: str, group: Path | None) -> 
         child = subprocess.Popen([str(root / "run_autograder")], env=env, stdout=subprocess.PIPE,
                                  stderr=subprocess.STDOUT, preexec_fn=preexec)
         watched = psutil.Process(child.pid)
-        peak_rss = peak_vms = 0
+        peak_pss = peak_rss = peak_vms = 0
         while child.poll() is None:
-            rss, vms = tree_memory(watched)
-            peak_rss, peak_vms = max(peak_rss, rss), max(peak_vms, vms)
+            pss, rss, vms = tree_memory(watched)
+            peak_pss, peak_rss, peak_vms = max(peak_pss, pss), max(peak_rss, rss), max(peak_vms, vms)
             time.sleep(0.1)
         seconds = time.monotonic() - started
         results = root / "results" / "results.json"
         import json
 
         score = json.loads(results.read_text())["score"] if results.is_file() else None
-        return {"sample": sample.stem, "seconds": seconds, "rss_mb": peak_rss / 2**20, "vms_mb": peak_vms / 2**20,
+        return {"sample": sample.stem, "seconds": seconds, "pss_mb": peak_pss / 2**20, "rss_mb": peak_rss / 2**20, "vms_mb": peak_vms / 2**20,
                 "score": score, "rc": child.returncode, "log": child.stdout.read().decode(errors="replace")}
 
 
@@ -100,9 +103,10 @@ def main() -> None:
                     if args.samples and sample.stem not in args.samples:
                         continue
                     r = run_one(zip_path, sample, homework, group)
-                    fits = r["rss_mb"] <= GRADESCOPE_MB and r["seconds"] <= GRADESCOPE_SECONDS
-                    print(f"{homework:<20} {r['sample']:<11} {r['seconds']:6.1f} s  peak RSS (tree) "
-                          f"{r['rss_mb']:6.0f} MB  peak VMS (one process) {r['vms_mb']:6.0f} MB  score {r['score']}  "
+                    fits = r["pss_mb"] <= GRADESCOPE_MB and r["seconds"] <= GRADESCOPE_SECONDS
+                    print(f"{homework:<20} {r['sample']:<11} {r['seconds']:6.1f} s  peak PSS (tree) "
+                          f"{r['pss_mb']:5.0f} MB  peak RSS sum {r['rss_mb']:5.0f} MB  peak VMS (one process) "
+                          f"{r['vms_mb']:5.0f} MB  score {r['score']}  "
                           f"rc {r['rc']}  {'fits' if fits else 'DOES NOT FIT'} 768 MB / 10 min", flush=True)
                     if r["rc"] != 0:
                         print(r["log"][-2000:])
