@@ -3,7 +3,11 @@ CPU share (0.5 CPU, through a cgroup v1 cpu quota when this machine allows one),
 seconds, the peak memory of the whole process tree (grader + kernel: PSS and RSS summed; sampled every 0.1 s), the
 peak address space of the biggest process, the score, and whether it fits Gradescope's defaults (768 MB, 10 min).
 
-    .venv/bin/python benchmarks/gradescope_limits.py [HW...] [--memory MB] [--cpu 0.5]
+    .venv/bin/python benchmarks/gradescope_limits.py [HW...] [--memory MB] [--cpu 0.5] [--container-memory 768]
+
+--container-memory MB enforces a container's memory limit as Gradescope's Docker does: the run goes into a
+cgroup v1 memory group of that size, in a private mount namespace where that group is bind-mounted over
+/sys/fs/cgroup/memory, so the sandbox's own memory group (jail.py) is created inside it and counts against it.
 """
 
 from __future__ import annotations
@@ -36,6 +40,30 @@ def cpu_quota_group(share: float) -> Path | None:
         return None
 
 
+def memory_group(megabytes: int) -> Path | None:
+    group = Path(f"/sys/fs/cgroup/memory/assignkit-bench-{os.getpid()}")
+    try:
+        group.mkdir()
+        (group / "memory.limit_in_bytes").write_text(str(megabytes * 2**20))
+        return group
+    except OSError:
+        return None
+
+
+def remove_group(group: Path) -> None:
+    for child in sorted(group.rglob("*"), reverse=True):  # nested groups the sandbox made, deepest first
+        if child.is_dir():
+            child.rmdir()
+    group.rmdir()
+
+
+def _container_figures(memory: Path) -> str:
+    """Peak usage of the group (page cache included) and how many processes its OOM killer killed."""
+    peak = int((memory / "memory.max_usage_in_bytes").read_text()) / 2**20
+    control = dict(line.split() for line in (memory / "memory.oom_control").read_text().splitlines())
+    return f"  container peak {peak:.0f} MB (page cache included), OOM kills {control.get('oom_kill', '?')}"
+
+
 def tree_memory(process: psutil.Process) -> tuple[int, int, int]:
     """(sum of PSS, sum of RSS, largest VMS) over the process and its descendants, in bytes. PSS splits a shared
     page (libtorch, mapped by the grader, its worker and the kernel) among the processes that map it, so its sum is
@@ -52,7 +80,7 @@ def tree_memory(process: psutil.Process) -> tuple[int, int, int]:
     return pss, rss, vms
 
 
-def run_one(zip_path: Path, sample: Path, homework: str, group: Path | None) -> dict:
+def run_one(zip_path: Path, sample: Path, homework: str, group: Path | None, memory: Path | None) -> dict:
     with tempfile.TemporaryDirectory(prefix="gradescope-") as scratch:
         root = Path(scratch)
         (root / "source").mkdir()
@@ -63,10 +91,18 @@ def run_one(zip_path: Path, sample: Path, homework: str, group: Path | None) -> 
         (root / "submission").mkdir()
         shutil.copy(sample, root / "submission" / f"{homework}.ipynb")
         env = dict(os.environ, AUTOGRADER_ROOT=str(root), ASSIGNKIT=str(ASSIGNKIT))
-        preexec = (lambda: (group / "cgroup.procs").write_text(str(os.getpid()))) if group else None
+        def join_groups() -> None:
+            for g in (group, memory):
+                if g:
+                    (g / "cgroup.procs").write_text(str(os.getpid()))
+
+        command = [str(root / "run_autograder")]
+        if memory:
+            command = ["unshare", "--mount", "--propagation", "private", "sh", "-c",
+                       f'mount --bind "{memory}" /sys/fs/cgroup/memory && exec "$0"', *command]
         started = time.monotonic()
-        child = subprocess.Popen([str(root / "run_autograder")], env=env, stdout=subprocess.PIPE,
-                                 stderr=subprocess.STDOUT, preexec_fn=preexec)
+        child = subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                                 preexec_fn=join_groups)
         watched = psutil.Process(child.pid)
         peak_pss = peak_rss = peak_vms = 0
         while child.poll() is None:
@@ -78,7 +114,8 @@ def run_one(zip_path: Path, sample: Path, homework: str, group: Path | None) -> 
         import json
 
         score = json.loads(results.read_text())["score"] if results.is_file() else None
-        return {"sample": sample.stem, "seconds": seconds, "pss_mb": peak_pss / 2**20, "rss_mb": peak_rss / 2**20, "vms_mb": peak_vms / 2**20,
+        container = _container_figures(memory) if memory else ""
+        return {"container": container, "sample": sample.stem, "seconds": seconds, "pss_mb": peak_pss / 2**20, "rss_mb": peak_rss / 2**20, "vms_mb": peak_vms / 2**20,
                 "score": score, "rc": child.returncode, "log": child.stdout.read().decode(errors="replace")}
 
 
@@ -88,10 +125,12 @@ def main() -> None:
     parser.add_argument("--memory", type=int, default=2048, help="kernel address-space limit passed to grading, MB")
     parser.add_argument("--cpu", type=float, default=0.5, help="CPU share (cgroup cpu quota)")
     parser.add_argument("--samples", nargs="*", default=None, help="sample names (default: all)")
+    parser.add_argument("--container-memory", type=int, default=None, help="enforce a container memory limit, MB")
     args = parser.parse_args()
     group = cpu_quota_group(args.cpu)
     print(f"load average {open('/proc/loadavg').read().split()[:3]}; cpu quota "
-          f"{args.cpu if group else 'not available (unlimited)'}; kernel address-space limit {args.memory} MB")
+          f"{args.cpu if group else 'not available (unlimited)'}; kernel address-space limit {args.memory} MB; "
+          f"container memory limit {args.container_memory or 'none'} MB")
     try:
         for homework in args.homeworks:
             with tempfile.TemporaryDirectory() as scratch:
@@ -102,12 +141,20 @@ def main() -> None:
                 for sample in samples:
                     if args.samples and sample.stem not in args.samples:
                         continue
-                    r = run_one(zip_path, sample, homework, group)
+                    memory = memory_group(args.container_memory) if args.container_memory else None
+                    if args.container_memory and memory is None:
+                        sys.exit("cannot make a cgroup v1 memory group here; run as root on a cgroup v1 machine")
+                    try:
+                        r = run_one(zip_path, sample, homework, group, memory)
+                    finally:
+                        if memory:
+                            remove_group(memory)
                     fits = r["pss_mb"] <= GRADESCOPE_MB and r["seconds"] <= GRADESCOPE_SECONDS
                     print(f"{homework:<20} {r['sample']:<11} {r['seconds']:6.1f} s  peak PSS (tree) "
                           f"{r['pss_mb']:5.0f} MB  peak RSS sum {r['rss_mb']:5.0f} MB  peak VMS (one process) "
                           f"{r['vms_mb']:5.0f} MB  score {r['score']}  "
-                          f"rc {r['rc']}  {'fits' if fits else 'DOES NOT FIT'} 768 MB / 10 min", flush=True)
+                          f"rc {r['rc']}  {'fits' if fits else 'DOES NOT FIT'} 768 MB / 10 min"
+                          + r["container"], flush=True)
                     if r["rc"] != 0:
                         print(r["log"][-2000:])
     finally:

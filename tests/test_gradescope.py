@@ -82,6 +82,25 @@ def test_no_notebook_scores_zero_and_says_why(tmp_path):
     assert json.loads((tmp_path / "results" / "results.json").read_text()) == results
 
 
+def test_a_grader_failure_writes_no_score(tmp_path):
+    from export_fixtures import write_result
+
+    from assignkit.gradescope import GradescopeError
+
+    (tmp_path / "submission").mkdir()
+    (tmp_path / "submission" / "hw2_dnn.ipynb").write_text("{}")
+
+    def failing_grader(notebook, out):
+        write_result(out, "submission", {}, status="not_gradable",
+                     reason="the grader failed on this submission: BrokenProcessPool()")
+        (out / "feedback").mkdir()
+        (out / "feedback" / "submission.html").write_text("")
+
+    with pytest.raises(GradescopeError, match="not scored: not_gradable: the grader failed"):
+        run(tmp_path, "hw2_dnn", failing_grader)
+    assert not (tmp_path / "results" / "results.json").exists()
+
+
 def test_autograder_zip_holds_no_solution_and_is_reproducible(tmp_path):
     course = Course(KIT)
     names = build_autograder(course, "hw2_dnn", KIT, tmp_path / "a.zip")

@@ -56,6 +56,11 @@ exec "$ASSIGNKIT" gradescope-run {homework} --root "$ROOT" --course "$ROOT/sourc
 """
 
 
+# Outcomes of the student's own doing; anything else is the grader's failure and must not become a score.
+STUDENT_STATUSES = ("graded", "timeout", "kernel_died", "memory_exceeded", "not_gradable")
+_GRADER_FAILED = "the grader failed on this submission"  # today's reason of a grader failure (grade._result_of)
+
+
 class GradescopeError(ValueError):
     pass
 
@@ -148,6 +153,8 @@ def run(root: Path, homework: str, grade: Callable[[Path, Path], None]) -> dict:
         shutil.copyfile(notebook, work / "in" / "submission.ipynb")
         grade(work / "in" / "submission.ipynb", work / "out")
         [student] = grades_from_results(work / "out")
+        if student.status not in STUDENT_STATUSES or student.comment.startswith(_GRADER_FAILED):
+            raise GradescopeError(f"not scored: {student.status}: {student.comment}")
         feedback = (work / "out" / "feedback" / f"{student.student}.html").read_text(encoding="utf-8")
         results = results_json(student, feedback, time.monotonic() - started)
     atomic_write_text(root / "results" / "results.json", json.dumps(results, ensure_ascii=False, indent=1))

@@ -45,9 +45,10 @@ _CANVAS = re.compile(r"(?:(?P<name>.+?)_)?(?:(?P<late>LATE)_)?(?P<user>\d+|anon_
                      r"(?P<file>.+)")
 _RESUBMISSION = re.compile(r"(?:-(?P<dash>\d+)| \((?P<paren>\d+)\))$")  # hw2-1.ipynb (Canvas), hw2 (1).ipynb
 
+
 @dataclass(frozen=True)
 class Submission:
-    student: str  # the file stem, or <student> in nbgrader's submitted/<student>/<hw>/<hw>.ipynb
+    student: str  # file stem, <student> of submitted/<student>/<hw>/<hw>.ipynb, Moodle participant id, Canvas user id
     origin: str  # where it came from, for messages: "a/kim.ipynb" or "class.zip:submitted/kim/hw1/hw1.ipynb"
     content: bytes  # the raw file bytes; empty when `problem` is set
     problem: str | None = None  # why the bytes could not be read ("file is 230 MB; the limit is 100 MB")
