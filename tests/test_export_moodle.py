@@ -23,6 +23,7 @@ def graded_folder(tmp_path):
     write_result(out, "123456", {"q1_limit": 5, "q2_kink_by_hand": 2.5})
     write_result(out, "123457", {"q1_limit": 5}, status="timeout", reason="셀 12 시간 초과 (cell 12 ran past 120 s)")
     write_result(out, "999999", {"q1_limit": 5})  # graded, but not on this worksheet
+    write_result(out, "123458", {}, status="not_gradable", reason="the grader failed on this submission: Boom()")
     return out
 
 
@@ -34,7 +35,8 @@ def test_worksheet_filled_and_byte_stable(tmp_path, encoding, line_end):
     worksheet.write_bytes(template.format(**BLANK).encode(encoding))
     out = tmp_path / "filled.csv"
     result = export_moodle(grades_from_results(graded_folder(tmp_path)), worksheet, out)
-    assert (result.filled, result.unmatched, result.without_result) == (["123456", "123457"], ["999999"], ["123458"])
+    assert (result.filled, result.unmatched, result.without_result) == (["123456", "123457"], ["999999"], [])
+    assert result.grader_failed == ["123458"]  # its row stays as it was: a grader failure is never a grade
     expected = template.format(
         g1="75.00", c1='"자동 채점 7.5/10점 (autograded 7.5/10) | q1_limit 5/5, q2_kink_by_hand 2.5/5"',
         g2="50.00", c2='"자동 채점 5/10점 (autograded 5/10) | q1_limit 5/5, q2_kink_by_hand 0/5 | timeout: '

@@ -277,6 +277,9 @@ def _echo_filled(result, out: Path, what: str) -> None:
                f"they were -> {out}")
     if result.unmatched:
         click.echo(f"not in the file (no row for these results): {', '.join(result.unmatched)}", err=True)
+    if result.grader_failed:
+        click.echo(f"the grader failed on these (rows left as they were; grade them again): "
+                   f"{', '.join(result.grader_failed)}", err=True)
 
 
 @export_group.command(name="moodle")
@@ -341,6 +344,8 @@ def export_nbgrader_command(graded: Path, course_root: Path | None) -> None:
         raise click.UsageError(str(error)) from None
     click.echo(f"{homework}: wrote {len(done.students)} students' scores into {course.gradebook} "
                f"({len(done.new_students)} new students)")
+    if done.grader_failed:
+        click.echo(f"  the grader failed on these (nothing written; grade them again): {', '.join(done.grader_failed)}")
     for student, question in done.manual_kept:
         click.echo(f"  {student} {question}: a manual score is kept (flagged for review in formgrader)")
 

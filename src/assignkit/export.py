@@ -44,6 +44,15 @@ class StudentGrade:
     checks: tuple[CheckGrade, ...] = ()
 
 
+# Outcomes of the student's own doing; anything else is the grader's failure and must never become a grade.
+STUDENT_STATUSES = ("graded", "timeout", "kernel_died", "memory_exceeded", "not_gradable")
+_GRADER_FAILED = "the grader failed on this submission"  # today's reason of a grader failure (grade._result_of)
+
+
+def grader_failed(grade: StudentGrade) -> bool:
+    return grade.status not in STUDENT_STATUSES or grade.comment.startswith(_GRADER_FAILED)
+
+
 class ExportError(ValueError):
     """The graded folder or the LMS file cannot be used; the message names the file and what is wrong."""
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from assignkit.export import CsvSheet, ExportError, StudentGrade, format_points, scaled
+from assignkit.export import CsvSheet, ExportError, StudentGrade, format_points, grader_failed, scaled
 from assignkit.export_moodle import Filled
 
 STUDENT = "Student"
@@ -31,18 +31,20 @@ def fill_gradebook(sheet: CsvSheet, grades: list[StudentGrade], column_name: str
         raise ExportError(f"{sheet.path}: no 'Points Possible' row under the header (is this Canvas's gradebook "
                           "export?)")
     out_of = _points(sheet, points_row, column)
-    by_student = {grade.student: grade for grade in grades}
+    failed = sorted(grade.student for grade in grades if grader_failed(grade))
+    by_student = {grade.student: grade for grade in grades if not grader_failed(grade)}
     filled, without_result = [], []
     for index, row in enumerate(sheet.rows[points_row + 1:], start=points_row + 1):
         if len(row) <= max(user_id, column) or not row[user_id].strip():
             continue
         grade = by_student.get(row[user_id].strip())
         if grade is None:
-            without_result.append(row[user_id].strip())
+            if row[user_id].strip() not in failed:
+                without_result.append(row[user_id].strip())
             continue
         sheet.set(index, column, format_points(scaled(grade, out_of)))
         filled.append(grade.student)
-    return Filled(filled, sorted(set(by_student) - set(filled)), without_result)
+    return Filled(filled, sorted(set(by_student) - set(filled)), without_result, failed)
 
 
 def export_canvas(grades: list[StudentGrade], gradebook: Path, column_name: str, out: Path) -> Filled:

@@ -13,7 +13,7 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-from assignkit.export import CsvSheet, ExportError, StudentGrade, one_line_comment, scaled
+from assignkit.export import CsvSheet, ExportError, StudentGrade, grader_failed, one_line_comment, scaled
 
 IDENTIFIER = "Identifier"
 GRADE = "Grade"
@@ -29,6 +29,7 @@ class Filled:
     filled: list[str]
     unmatched: list[str]  # results of students the sheet does not list
     without_result: list[str]  # rows of the sheet nobody's result fills (left as they were)
+    grader_failed: list[str]  # results that are the grader's failure: their rows are left as they were
 
 
 @dataclass(frozen=True)
@@ -51,7 +52,8 @@ def fill_worksheet(sheet: CsvSheet, grades: list[StudentGrade], columns: MoodleC
     if with_comments and comments is None:
         raise ExportError(f"{sheet.path}: no {columns.comments!r} column; turn on the 'Feedback comments' "
                           "feedback type of the assignment, or pass --no-comments")
-    by_student = {grade.student: grade for grade in grades}
+    failed = sorted(grade.student for grade in grades if grader_failed(grade))
+    by_student = {grade.student: grade for grade in grades if not grader_failed(grade)}
     filled, without_result = [], []
     for index, row in enumerate(sheet.rows[1:], start=1):
         if not row or len(row) <= max(identifier, grade_column, maximum):
@@ -62,7 +64,8 @@ def fill_worksheet(sheet: CsvSheet, grades: list[StudentGrade], columns: MoodleC
                               "'Participant <number>'")
         grade = by_student.get(match.group(1))
         if grade is None:
-            without_result.append(match.group(1))
+            if match.group(1) not in failed:
+                without_result.append(match.group(1))
             continue
         value = f"{scaled(grade, _number(sheet, index, maximum, row[maximum])):.2f}"
         sheet.set(index, grade_column, value.replace(".", ",") if "," in row[maximum] else value)
@@ -70,7 +73,7 @@ def fill_worksheet(sheet: CsvSheet, grades: list[StudentGrade], columns: MoodleC
             sheet.set(index, comments, one_line_comment(grade))
         filled.append(grade.student)
     unmatched = sorted(set(by_student) - set(filled))
-    return Filled(filled, unmatched, without_result)
+    return Filled(filled, unmatched, without_result, failed)
 
 
 def export_moodle(grades: list[StudentGrade], worksheet: Path, out: Path,

@@ -25,12 +25,13 @@ from pathlib import Path
 from nbgrader.api import Gradebook, MissingEntry
 from sqlalchemy.exc import SAWarning
 
-from assignkit.export import ExportError, StudentGrade
+from assignkit.export import ExportError, StudentGrade, grader_failed
 
 
 @dataclass(frozen=True)
 class NbgraderExport:
     students: list[str]  # whose scores were written
+    grader_failed: list[str]  # results that are the grader's failure: nothing written for them
     new_students: list[str]  # added to the gradebook by this export
     manual_kept: list[tuple[str, str]]  # (student, question) whose manual score stays in force
 
@@ -43,6 +44,8 @@ def export_nbgrader(gradebook_path: Path, grades: list[StudentGrade],
     """
     homework = _one_homework(grades)
     points = _question_points(grades)
+    failed = sorted(grade.student for grade in grades if grader_failed(grade))
+    grades = [grade for grade in grades if not grader_failed(grade)]
     if not gradebook_path.is_file():
         raise ExportError(f"{gradebook_path}: no nbgrader gradebook; run `assignkit release {homework}` first")
     lock_path = gradebook_path.with_name(gradebook_path.name + ".lock")
@@ -63,7 +66,7 @@ def export_nbgrader(gradebook_path: Path, grades: list[StudentGrade],
                     manual_kept.append((grade.student, question))
             _zero_other_cells(gradebook, homework, grade.student, set(cells.values()))
         gradebook.db.commit()
-    return NbgraderExport([g.student for g in grades], new_students, manual_kept)
+    return NbgraderExport([g.student for g in grades], failed, new_students, manual_kept)
 
 
 def _one_homework(grades: list[StudentGrade]) -> str:

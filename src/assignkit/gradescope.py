@@ -19,7 +19,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from assignkit.export import StudentGrade, grades_from_results
+from assignkit.export import StudentGrade, grader_failed, grades_from_results
 from assignkit.fileio import atomic_write_bytes, atomic_write_text
 from assignkit.layout import Course
 
@@ -54,11 +54,6 @@ ASSIGNKIT="${{ASSIGNKIT:-$ROOT/venv/bin/assignkit}}"
 exec "$ASSIGNKIT" gradescope-run {homework} --root "$ROOT" --course "$ROOT/source/course" \\
   --memory {memory_mb} --timeout {cell_seconds:g} --notebook-timeout {notebook_seconds:g}
 """
-
-
-# Outcomes of the student's own doing; anything else is the grader's failure and must not become a score.
-STUDENT_STATUSES = ("graded", "timeout", "kernel_died", "memory_exceeded", "not_gradable")
-_GRADER_FAILED = "the grader failed on this submission"  # today's reason of a grader failure (grade._result_of)
 
 
 class GradescopeError(ValueError):
@@ -153,7 +148,7 @@ def run(root: Path, homework: str, grade: Callable[[Path, Path], None]) -> dict:
         shutil.copyfile(notebook, work / "in" / "submission.ipynb")
         grade(work / "in" / "submission.ipynb", work / "out")
         [student] = grades_from_results(work / "out")
-        if student.status not in STUDENT_STATUSES or student.comment.startswith(_GRADER_FAILED):
+        if grader_failed(student):
             raise GradescopeError(f"not scored: {student.status}: {student.comment}")
         feedback = (work / "out" / "feedback" / f"{student.student}.html").read_text(encoding="utf-8")
         results = results_json(student, feedback, time.monotonic() - started)
