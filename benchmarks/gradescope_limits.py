@@ -81,19 +81,47 @@ def tree_memory(process: psutil.Process) -> tuple[int, int, int]:
     return pss, rss, vms
 
 
+_UID_PATCH = """
+import importlib.abc, importlib.machinery, sys
+
+class _Patch(importlib.abc.MetaPathFinder):
+    def find_spec(self, name, path, target=None):
+        if name != "assignkit.grade":
+            return None
+        spec = importlib.machinery.PathFinder.find_spec(name, path)
+        execute = spec.loader.exec_module
+        def exec_module(module):
+            execute(module)
+            module.FIRST_SANDBOX_UID = %d
+        spec.loader.exec_module = exec_module
+        return spec
+
+sys.meta_path.insert(0, _Patch())
+"""
+
+
 def _sandbox_uid_patch(root: Path, uid: int) -> Path:
     """A sitecustomize that moves the grader's sandbox uids (fixed at 61000 + slot, issue 8) to `uid` + slot in
-    every Python process of the run (grader, forkserver, workers): on a machine other runs share, their cleanup
-    of the same uid kills this run's kernel."""
+    every Python process of the run that imports assignkit.grade (grader, forkserver, workers), and imports
+    nothing itself: on a machine other runs share, their cleanup of the same uid kills this run's kernel."""
     folder = root / "patch"
     folder.mkdir()
-    (folder / "sitecustomize.py").write_text(
-        "try:\n    import assignkit.grade\n    assignkit.grade.FIRST_SANDBOX_UID = %d\nexcept Exception:\n    pass\n" % uid)
+    (folder / "sitecustomize.py").write_text(_UID_PATCH % uid)
     return folder
 
 
+def kill_group(group: Path) -> None:
+    """Kill every process left in `group` and the groups inside it (a run stopped at its time limit)."""
+    for procs in group.rglob("cgroup.procs"):
+        for pid in procs.read_text().split():
+            try:
+                os.kill(int(pid), 9)
+            except (ProcessLookupError, ValueError):
+                pass
+
+
 def run_one(zip_path: Path, sample: Path, homework: str, group: Path | None, memory: Path | None,
-            sandbox_uid: int | None) -> dict:
+            sandbox_uid: int | None, timeout: float) -> dict:
     with tempfile.TemporaryDirectory(prefix="gradescope-") as scratch:
         root = Path(scratch)
         (root / "source").mkdir()
@@ -120,7 +148,16 @@ def run_one(zip_path: Path, sample: Path, homework: str, group: Path | None, mem
                                  preexec_fn=join_groups)
         watched = psutil.Process(child.pid)
         peak_pss = peak_rss = peak_vms = 0
+        finished = True
         while child.poll() is None:
+            if time.monotonic() - started > timeout:
+                finished = False
+                for g in (group, memory):
+                    if g:
+                        kill_group(g)
+                child.kill()
+                child.wait()
+                break
             pss, rss, vms = tree_memory(watched)
             peak_pss, peak_rss, peak_vms = max(peak_pss, pss), max(peak_rss, rss), max(peak_vms, vms)
             time.sleep(0.1)
@@ -132,6 +169,8 @@ def run_one(zip_path: Path, sample: Path, homework: str, group: Path | None, mem
         rows = sorted((root / "work" / "out" / "results").glob("*.json"))
         status = (lambda r: f"{r['status']} {r['reason'][:120]}".strip())(json.loads(rows[0].read_text())) \
             if rows else "no result"
+        if not finished:
+            status = f"STOPPED after {timeout:.0f} s: did not finish"
         return {"container": container, "status": status, "sample": sample.stem, "seconds": seconds, "pss_mb": peak_pss / 2**20, "rss_mb": peak_rss / 2**20, "vms_mb": peak_vms / 2**20,
                 "score": score, "rc": child.returncode, "log": child.stdout.read().decode(errors="replace")}
 
@@ -143,6 +182,8 @@ def main() -> None:
     parser.add_argument("--cpu", type=float, default=0.5, help="CPU share (cgroup cpu quota)")
     parser.add_argument("--samples", nargs="*", default=None, help="sample names (default: all)")
     parser.add_argument("--container-memory", type=int, default=None, help="enforce a container memory limit, MB")
+    parser.add_argument("--sample-timeout", type=float, default=660.0,
+                        help="stop a sample after this many seconds (Gradescope stops at 600 by default)")
     parser.add_argument("--sandbox-uid", type=int, default=None,
                         help="first sandbox uid (default: the grader's 61000; pick a free one on a shared machine)")
     args = parser.parse_args()
@@ -164,9 +205,12 @@ def main() -> None:
                     if args.container_memory and memory is None:
                         sys.exit("cannot make a cgroup v1 memory group here; run as root on a cgroup v1 machine")
                     try:
-                        r = run_one(zip_path, sample, homework, group, memory, args.sandbox_uid)
+                        r = run_one(zip_path, sample, homework, group, memory, args.sandbox_uid,
+                                    args.sample_timeout)
                     finally:
                         if memory:
+                            kill_group(memory)
+                            time.sleep(1)
                             remove_group(memory)
                     fits = r["pss_mb"] <= GRADESCOPE_MB and r["seconds"] <= GRADESCOPE_SECONDS
                     print(f"{homework:<20} {r['sample']:<11} {r['seconds']:6.1f} s  peak PSS (tree) "
@@ -178,6 +222,8 @@ def main() -> None:
                         print(r["log"][-2000:])
     finally:
         if group:
+            kill_group(group)
+            time.sleep(1)
             group.rmdir()
 
 
