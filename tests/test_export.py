@@ -20,7 +20,7 @@ def test_grades_from_results_refuses_an_empty_or_broken_folder(tmp_path):
         grades_from_results(tmp_path)
     (tmp_path / "results").mkdir()
     (tmp_path / "results" / "kim.json").write_text(json.dumps({"student": "kim"}))
-    with pytest.raises(ExportError, match=r"kim\.json: not a result the grader wrote"):
+    with pytest.raises(ExportError, match=r"kim\.json: results schema version None"):
         grades_from_results(tmp_path)
 
 

@@ -23,7 +23,7 @@ def graded_folder(tmp_path):
     write_result(out, "123456", {"q1_limit": 5, "q2_kink_by_hand": 2.5})
     write_result(out, "123457", {"q1_limit": 5}, status="timeout", reason="셀 12 시간 초과 (cell 12 ran past 120 s)")
     write_result(out, "999999", {"q1_limit": 5})  # graded, but not on this worksheet
-    write_result(out, "123458", {}, status="not_gradable", reason="the grader failed on this submission: Boom()")
+    write_result(out, "123458", {}, status="grader_error", reason="the grader failed on this submission: Boom()")
     return out
 
 

@@ -6,6 +6,8 @@ import sys
 import pytest
 from nbgrader.api import Gradebook
 
+from export_fixtures import write_result
+
 from assignkit import report
 from assignkit.export import ExportError, grades_from_results
 from assignkit.export_nbgrader import export_nbgrader
@@ -25,17 +27,8 @@ def course(tiny_course, tmp_path):
 
 def graded(out_dir, scores: dict[str, dict[str, float]]):
     """results/*.json and grades.csv, as `assignkit grade` writes them."""
-    import json
-
-    results = []
-    for student, mine in scores.items():
-        questions = [{"id": q, "title": q, "harvested": True, "score": mine.get(q, 0.0), "max_score": points}
-                     for q, points in TINY_POINTS.items()]
-        results.append({"student": student, "homework": "tiny", "status": "graded", "reason": "", "origin": "",
-                        "questions": questions, "checks": [], "figures": [], "seconds": 1.0,
-                        "score": sum(q["score"] for q in questions), "max_score": sum(TINY_POINTS.values())})
-        (out_dir / "results").mkdir(parents=True, exist_ok=True)
-        (out_dir / "results" / f"{student}.json").write_text(json.dumps(results[-1], ensure_ascii=False))
+    results = [write_result(out_dir, student, mine, homework="tiny", points=TINY_POINTS)
+               for student, mine in scores.items()]
     report.write_grades_csv(results, list(TINY_POINTS), out_dir / "grades.csv")
     return out_dir
 

@@ -91,12 +91,12 @@ def test_a_grader_failure_writes_no_score(tmp_path):
     (tmp_path / "submission" / "hw2_dnn.ipynb").write_text("{}")
 
     def failing_grader(notebook, out):
-        write_result(out, "submission", {}, status="not_gradable",
+        write_result(out, "submission", {}, status="grader_error",
                      reason="the grader failed on this submission: BrokenProcessPool()")
         (out / "feedback").mkdir()
         (out / "feedback" / "submission.html").write_text("")
 
-    with pytest.raises(GradescopeError, match="not scored: not_gradable: the grader failed"):
+    with pytest.raises(GradescopeError, match="not scored: grader_error: the grader failed"):
         run(tmp_path, "hw2_dnn", failing_grader)
     assert not (tmp_path / "results" / "results.json").exists()
 

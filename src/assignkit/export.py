@@ -13,12 +13,12 @@ from __future__ import annotations
 
 import csv
 import io
-import json
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from assignkit.fileio import atomic_write_bytes
+from assignkit.results import ResultError, Status, SubmissionResult
 
 
 @dataclass(frozen=True)
@@ -45,12 +45,10 @@ class StudentGrade:
 
 
 # Outcomes of the student's own doing; anything else is the grader's failure and must never become a grade.
-STUDENT_STATUSES = ("graded", "timeout", "kernel_died", "memory_exceeded", "not_gradable")
-_GRADER_FAILED = "the grader failed on this submission"  # today's reason of a grader failure (grade._result_of)
 
 
 def grader_failed(grade: StudentGrade) -> bool:
-    return grade.status not in STUDENT_STATUSES or grade.comment.startswith(_GRADER_FAILED)
+    return grade.status == Status.GRADER_ERROR.value
 
 
 class ExportError(ValueError):
@@ -63,23 +61,19 @@ def grades_from_results(out_dir: Path) -> list[StudentGrade]:
     paths = sorted(folder.glob("*.json"))
     if not paths:
         raise ExportError(f"{folder}: no results found; run `assignkit grade ... --out {out_dir}` first")
-    grades = []
-    for path in paths:
-        try:
-            result = json.loads(path.read_text(encoding="utf-8"))
-            grades.append(StudentGrade(
-                student=str(result["student"]), name=str(result.get("name", "")),
-                homework=str(result["homework"]), status=str(result["status"]),
-                score=float(result["score"]), max_score=float(result["max_score"]),
-                question_scores={str(q["id"]): (float(q["score"]), float(q["max_score"]))
-                                 for q in result.get("questions", [])},
-                comment=str(result.get("reason", "")),
-                checks=tuple(CheckGrade(str(c["question"]), str(c["name"]), float(c["points"]), float(c["max"]),
-                                        bool(c["passed"]), str(c.get("message", "")))
-                             for c in result.get("checks", []))))
-        except (OSError, ValueError, KeyError, TypeError) as error:
-            raise ExportError(f"{path}: not a result the grader wrote ({error!r})") from None
-    return sorted(grades, key=lambda grade: grade.student)
+    try:
+        return sorted((_grade_of(SubmissionResult.read(path)) for path in paths), key=lambda grade: grade.student)
+    except ResultError as error:
+        raise ExportError(str(error)) from None
+
+
+def _grade_of(result: SubmissionResult) -> StudentGrade:
+    return StudentGrade(
+        student=result.student, name=result.name, homework=result.homework, status=result.status.value,
+        score=result.score, max_score=result.max_score,
+        question_scores={q.id: (q.score, q.max_score) for q in result.questions}, comment=result.reason,
+        checks=tuple(CheckGrade(c.question, c.name, c.points, c.max_points, c.passed, c.message)
+                     for c in result.checks))
 
 
 def format_points(value: float) -> str:

@@ -79,6 +79,8 @@ class _Candidate:
     entry: _Entry
     file: str  # the file name the student uploaded (without the LMS's prefix)
     order: tuple  # larger is newer
+    name: str = ""
+    late: bool = False
 
 
 class SubmissionError(ValueError):
