@@ -27,7 +27,7 @@ from assignkit.execute import Execution, Isolation, Job, KernelExecutor, Limits
 from assignkit.fileio import atomic_write_text
 from assignkit.harvest import Question as HomeworkQuestion, QuestionsError, load_questions
 from assignkit.layout import Course
-from assignkit.preflight import NotGradable, prepare_submission
+from assignkit.preflight import MATCHED_BY_CONTENT_NOTE, NotGradable, prepare_submission
 from assignkit.results import Check, Figure, Question, ResultError, Status, SubmissionResult
 from assignkit.shards import Manifest, Shard
 from assignkit.submissions import Submission, collect
@@ -112,9 +112,11 @@ def grade_one(homework: Homework, submission: Submission, settings: Settings) ->
     """The result of one submission. Never raises for anything a student did."""
     started = time.monotonic()
     try:
-        notebook = prepare_submission(submission, homework.release_notebook, homework.name)
+        prepared = prepare_submission(submission, homework.release_notebook, homework.name)
     except NotGradable as reason:
         return Graded(_finish(homework, submission, Status.NOT_GRADABLE, str(reason), started))
+    notebook = prepared.notebook
+    notes = (MATCHED_BY_CONTENT_NOTE,) if prepared.matched_by_content else ()
     scratch = Path(tempfile.mkdtemp(prefix="sub-", dir=settings.run_root))
     try:
         isolation = Isolation(_worker_uid, settings.hidden) if _worker_uid is not None else Isolation(None)
@@ -124,7 +126,7 @@ def grade_one(homework: Homework, submission: Submission, settings: Settings) ->
                                      _not_run(homework, execution))
         result = _finish(homework, submission, Status(execution.status), execution.reason, started,
                          execution.harvested, tuple(_check_of(c) for c in checks),
-                         tuple(Figure(**f) for f in figures))
+                         tuple(Figure(**f) for f in figures), notes)
         return Graded(result, nbformat.writes(execution.notebook) if execution.notebook else None)
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
