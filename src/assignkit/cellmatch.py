@@ -23,7 +23,7 @@ from difflib import SequenceMatcher
 
 from nbformat import NotebookNode
 
-SIMILAR = 0.8  # measured: see docs/checks.md, "Notebooks without nbgrader metadata"
+SIMILAR = 0.8  # measured: see docs/preflight.md
 MAX_PAIRS_COMPARED = 4000  # past this many (student cell, release cell) pairs in one gap, edited cells are not sought
 
 

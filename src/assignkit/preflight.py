@@ -28,7 +28,7 @@ from assignkit.submissions import Submission
 _NEW_CELL = {"code": new_code_cell, "markdown": new_markdown_cell, "raw": new_raw_cell}
 _SHOWN_ANSWER_IDS = 3
 # Share of the release's locked and test cells a notebook without metadata must contain to be this homework:
-# the samples contain all of them, another homework's notebook none (docs/checks.md).
+# the samples contain all of them, another homework's notebook none (docs/preflight.md).
 MIN_FIXED_FOUND = 0.5
 MATCHED_BY_CONTENT_NOTE = ("메타데이터가 없어 릴리스 노트북과 내용으로 맞추어 채점했습니다 "
                            "(the notebook had no nbgrader metadata: it was matched to the release by content)")
