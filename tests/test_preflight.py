@@ -452,7 +452,8 @@ def test_every_homework_has_samples_to_convert():
 @pytest.mark.slow
 @pytest.mark.parametrize("homework", Course(ROOT).homeworks())
 def test_samples_without_metadata_get_the_same_rows_as_the_originals(homework, tmp_path):
-    """Graded end to end: each sample as saved, with all cell metadata deleted, and as Colab saves it."""
+    """Graded end to end: each sample as saved and with all cell metadata deleted (the other editors' copies
+    are proven above to be prepared into the same notebook as the original)."""
     from assignkit.execute import Limits
     from assignkit.grade import grade_batch
 
@@ -461,14 +462,13 @@ def test_samples_without_metadata_get_the_same_rows_as_the_originals(homework, t
     for sample in (ROOT / "examples" / "submissions" / homework).glob("*.ipynb"):
         (folder / sample.name).write_bytes(sample.read_bytes())
         if _is_json(sample):
-            for editor in ("without_metadata", "colab"):
-                converted = editors.EDITORS[editor](json.loads(sample.read_bytes()))
-                (folder / f"{sample.stem}__{editor}.ipynb").write_text(json.dumps(converted, ensure_ascii=False))
+            converted = editors.without_metadata(json.loads(sample.read_bytes()))
+            (folder / f"{sample.stem}__stripped.ipynb").write_text(json.dumps(converted, ensure_ascii=False))
     results = grade_batch(Course(ROOT), homework, [folder], tmp_path / "out", jobs=2, limits=Limits(),
                           on_note=lambda note: None)
     rows = {r["student"]: (r["status"], {q["id"]: q["score"] for q in r["questions"]}) for r in results}
     converted = [r for r in results if "__" in r["student"]]
-    assert len(converted) == 8
+    assert len(converted) == 4
     for result in converted:
         original = result["student"].split("__")[0]
         assert rows[result["student"]] == rows[original], result["student"]
