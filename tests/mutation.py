@@ -67,21 +67,21 @@ def grade_mutants(course, homework: str, mutants: list[Mutant], scratch: Path) -
         nbformat.write(make_mutant(course.source_notebook(homework), mutant), folder / f"{mutant.name}.ipynb")
     results = grade_batch(course, homework, [folder], scratch / "out", jobs=2, limits=Limits(), force=True,
                           on_note=lambda note: None)
-    by_student = {r["student"]: r for r in results}
+    by_student = {r.student: r for r in results}
     return [problem for mutant in mutants for problem in _problems(mutant, by_student[mutant.name])]
 
 
-def _problems(mutant: Mutant, result: dict) -> list[str]:
-    if result["status"] != "graded":
-        return [f"{mutant.name}: status {result['status']} ({result['reason']})"]
+def _problems(mutant: Mutant, result) -> list[str]:
+    if result.status != "graded":
+        return [f"{mutant.name}: status {result.status} ({result.reason})"]
     problems = []
     broken = {mutant.breaks, *mutant.also}
-    for question in result["questions"]:
-        full = question["score"] == question["max_score"]
-        if question["id"] in broken and full:
-            problems.append(f"{mutant.name}: keeps all {question['max_score']} points of {question['id']}")
-        if question["id"] not in broken and not full:
-            lost = [f"{c['name']}: {c['message']}" for c in result["checks"]
-                    if c["question"] == question["id"] and not c["passed"]]
-            problems.append(f"{mutant.name}: also loses points in {question['id']}: {lost}")
+    for question in result.questions:
+        full = question.score == question.max_score
+        if question.id in broken and full:
+            problems.append(f"{mutant.name}: keeps all {question.max_score} points of {question.id}")
+        if question.id not in broken and not full:
+            lost = [f"{c.name}: {c.message}" for c in result.checks
+                    if c.question == question.id and not c.passed]
+            problems.append(f"{mutant.name}: also loses points in {question.id}: {lost}")
     return problems

@@ -14,9 +14,13 @@ from pathlib import Path
 import pytest
 
 import assignkit.grade as grade
+from assignkit.checks import ChecksError
 from assignkit.execute import Execution, Limits
 from assignkit.grade import grade_batch
 from assignkit.harvest import harvest_source
+from assignkit.results import SubmissionResult
+from assignkit.sandbox import choose_mode
+from assignkit.shards import Manifest, Shard
 from conftest import KernelReaper, tiny_notebook
 
 LIMITS = Limits(cell_seconds=60, notebook_seconds=120, memory_mb=1024, output_bytes=1_000_000)
@@ -95,8 +99,8 @@ def _without_seconds(rows: list[dict]) -> list[dict]:
     return [{k: v for k, v in row.items() if k != "seconds"} for row in rows]
 
 
-def _scores(result: dict) -> dict[str, float]:
-    return {q["id"]: q["score"] for q in result["questions"]}
+def _scores(result) -> dict[str, float]:
+    return result.question_scores()
 
 
 @pytest.fixture
@@ -111,15 +115,15 @@ def test_one_row_per_submission_with_scores(tiny_course, folder, tmp_path, in_pr
                     "park": b"", "choi": tiny_notebook(tiny_course, blank=True)})
     results = grade_batch(tiny_course, "tiny", [folder], tmp_path / "out", jobs=1, limits=LIMITS,
                           on_note=lambda note: None)
-    assert [r["student"] for r in results] == ["choi", "kim", "lee", "park"]
-    by = {r["student"]: r for r in results}
-    assert _scores(by["kim"]) == FULL and by["kim"]["status"] == "graded"
+    assert [r.student for r in results] == ["choi", "kim", "lee", "park"]
+    by = {r.student: r for r in results}
+    assert _scores(by["kim"]) == FULL and by["kim"].status == "graded"
     assert _scores(by["lee"]) == {"q1_tensor": 1.0, "q2_net": 1.0, "q3_double": 1.0}
-    assert by["choi"]["score"] == 0 and by["choi"]["status"] == "graded"
-    assert (by["park"]["status"], by["park"]["reason"]) == ("not_gradable", "the file is empty")
+    assert by["choi"].score == 0 and by["choi"].status == "graded"
+    assert (by["park"].status, by["park"].reason) == ("not_gradable", "the file is empty")
     rows = _rows(tmp_path / "out")
     assert [r["student"] for r in rows] == ["choi", "kim", "lee", "park"]
-    assert rows[1] | {"seconds": ""} == {"student": "kim", "status": "graded", "score": "4", "max_score": "4",
+    assert rows[1] | {"seconds": ""} == {"student": "kim", "name": "", "late": "no", "status": "graded", "score": "4", "max_score": "4",
                                          "q1_tensor": "1", "q2_net": "2", "q3_double": "1", "seconds": ""}
     for part in ("results/kim.json", "feedback/kim.html", "executed/kim.ipynb", "summary.html"):
         assert (tmp_path / "out" / part).is_file(), part
@@ -144,7 +148,7 @@ def test_rerun_regrades_only_a_changed_notebook(tiny_course, folder, tmp_path, i
     in_process.ran = []
     results = grade_batch(tiny_course, "tiny", [folder], tmp_path / "out", jobs=1, limits=LIMITS)
     assert in_process.ran == ["t = x * 2  # fixed net too"]
-    assert [r["score"] for r in results] == [4, 4]
+    assert [r.score for r in results] == [4, 4]
     assert [r["score"] for r in _rows(tmp_path / "out")] == ["4", "4"]
 
 
@@ -189,7 +193,7 @@ def test_interrupted_run_keeps_finished_rows_and_the_rerun_finishes(tiny_course,
     in_process.ran = []
     results = grade_batch(tiny_course, "tiny", [folder], tmp_path / "out", jobs=1, limits=LIMITS)
     assert len(in_process.ran) == 2  # kim was not graded again
-    assert [(r["student"], r["score"]) for r in results] == [("kim", 4), ("lee", 3), ("park", 0)]
+    assert [(r.student, r.score) for r in results] == [("kim", 4), ("lee", 3), ("park", 0)]
     assert [r["student"] for r in _rows(tmp_path / "out")] == ["kim", "lee", "park"]
 
 
@@ -199,7 +203,7 @@ def test_a_broken_results_file_is_regraded(tiny_course, folder, tmp_path, in_pro
     (tmp_path / "out" / "results" / "kim.json").write_text('{"student": "kim", "score": 4')  # cut short
     in_process.ran = []
     results = grade_batch(tiny_course, "tiny", [folder], tmp_path / "out", jobs=1, limits=LIMITS)
-    assert len(in_process.ran) == 1 and results[0]["score"] == 4
+    assert len(in_process.ran) == 1 and results[0].score == 4
 
 
 # --- slow: real kernels ------------------------------------------------------------------------------------------
@@ -218,8 +222,7 @@ def test_same_submission_graded_again_with_force_gives_the_same_row(tiny_course,
     assert not reaper.leaked
     assert _without_seconds(_rows(out)) == _without_seconds(rows)
     for a, b in zip(first, again, strict=True):
-        assert (a["status"], a["score"], a["questions"], a["checks"]) == (b["status"], b["score"], b["questions"],
-                                                                         b["checks"])
+        assert (a.status, a.score, a.questions, a.checks) == (b.status, b.score, b.questions, b.checks)
     # A rerun without --force starts no kernel at all.
     monkeypatch.setattr(grade, "_run_pool", _nothing_to_grade)
     assert grade_batch(tiny_course, "tiny", [folder], out, jobs=2, limits=LIMITS) == again
@@ -235,4 +238,61 @@ def test_submissions_under_tmp_can_be_graded(tiny_course, tmp_path):
     with KernelReaper(out):
         results = grade_batch(tiny_course, "tiny", [folder, folder.parent / "lee.ipynb"], out, jobs=2, limits=LIMITS,
                               on_note=lambda note: None)
-    assert [(r["student"], r["status"], r["score"]) for r in results] == [("kim", "graded", 4), ("lee", "graded", 4)]
+    assert [(r.student, r.status, r.score) for r in results] == [("kim", "graded", 4), ("lee", "graded", 4)]
+
+
+def _pool_catching_errors(homework, todo, settings):
+    """Like the real pool: an exception in grade_one comes back as the outcome."""
+    for submission in todo:
+        try:
+            outcome = grade.grade_one(homework, submission, settings)
+        except Exception as error:  # noqa: BLE001 - what future.exception() hands over
+            outcome = error
+        yield grade._result_of(outcome, homework, submission)
+
+
+def test_a_grader_failure_is_a_grader_error_and_is_regraded(tiny_course, folder, tmp_path, in_process,
+                                                            monkeypatch):
+    _write(folder, {"kim": tiny_notebook(tiny_course)})
+    monkeypatch.setattr(grade, "_run_pool", _pool_catching_errors)
+    real_checks = grade.run_checks
+
+    def broken_checks(*args):
+        raise ChecksError("the hidden checks did not run")
+
+    monkeypatch.setattr(grade, "run_checks", broken_checks)
+    (result,) = grade_batch(tiny_course, "tiny", [folder], tmp_path / "out", jobs=1, limits=LIMITS)
+    assert result.status == "grader_error" and result.score == 0
+    assert result.reason.index("학생의 잘못이 아니며") < result.reason.index("not the student's doing")
+    assert "the hidden checks did not run" in result.reason
+    assert _rows(tmp_path / "out")[0]["status"] == "grader_error"
+
+    monkeypatch.setattr(grade, "run_checks", real_checks)
+    in_process.ran = []
+    (result,) = grade_batch(tiny_course, "tiny", [folder], tmp_path / "out", jobs=1, limits=LIMITS)
+    assert len(in_process.ran) == 1  # a plain rerun grades it again
+    assert (result.status, result.score) == ("graded", 4)
+
+
+def test_results_files_are_typed_results(tiny_course, folder, tmp_path, in_process):
+    _write(folder, {"kim": tiny_notebook(tiny_course), "park": b""})
+    results = grade_batch(tiny_course, "tiny", [folder], tmp_path / "out", jobs=1, limits=LIMITS)
+    for result in results:
+        assert SubmissionResult.read(tmp_path / "out" / "results" / f"{result.student}.json") == result
+        assert result.homework_fingerprint == grade.Homework.load(tiny_course, "tiny").fingerprint
+        assert result.sandbox == choose_mode(no_sandbox=False)
+
+
+def test_a_shard_grades_its_students_and_writes_no_tables(tiny_course, folder, tmp_path, in_process):
+    students = ["kim", "lee", "park", "choi", "jung", "kang"]
+    _write(folder, {s: tiny_notebook(tiny_course) for s in students})
+    out = tmp_path / "out"
+    graded = []
+    for k in (1, 2, 3):
+        results = grade_batch(tiny_course, "tiny", [folder], out, jobs=1, limits=LIMITS, shard=Shard(k, 3))
+        assert all(Shard(k, 3).holds(r.student) for r in results)
+        assert Manifest.read(out / "shards" / f"{k}of3.json").students == tuple(r.student for r in results)
+        graded += [r.student for r in results]
+    assert sorted(graded) == sorted(students)
+    assert not (out / "grades.csv").exists() and not (out / "summary.html").exists()
+    assert sorted(p.stem for p in (out / "feedback").glob("*.html")) == sorted(students)

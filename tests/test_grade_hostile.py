@@ -20,6 +20,7 @@ import unprivileged
 from assignkit.execute import Limits
 from assignkit.grade import FIRST_SANDBOX_UID, grade_batch
 from assignkit.layout import Course
+from assignkit.results import SubmissionResult
 from assignkit.sandbox import ROOT, USERNS, own_writable_cgroups, userns_problem
 from conftest import KernelReaper, tiny_notebook
 
@@ -304,7 +305,7 @@ def _submissions(course, folder: Path, out: Path, port: int, canary: Path, victi
 
 @dataclass
 class Graded:
-    results: dict[str, dict]  # by student, as grade_batch returned them
+    results: dict[str, SubmissionResult]  # by student, as grade_batch returned them
     rows: list[dict[str, str]]  # grades.csv
     out: Path
     course_root: Path
@@ -403,7 +404,7 @@ def graded(tiny_course, tmp_path_factory, request) -> Graded:
         listener.close()
     with (out / "grades.csv").open(newline="") as f:
         rows = list(csv.DictReader(f))
-    return Graded({r["student"]: r for r in results}, rows, out, course.root, sorted(submissions), received,
+    return Graded({r.student: r for r in results}, rows, out, course.root, sorted(submissions), received,
                   canary, victim, seconds, len(reaper.leaked), run.mode, cgroups, _sleepers(), planted_in)
 
 
@@ -423,18 +424,18 @@ def _source_text(graded: Graded) -> str:
     return (graded.course_root / "source" / "tiny" / "tiny.ipynb").read_text()
 
 
-def _scores(result: dict) -> dict[str, float]:
-    return {q["id"]: q["score"] for q in result["questions"]}
+def _scores(result: SubmissionResult) -> dict[str, float]:
+    return result.question_scores()
 
 
-def _failed_messages(result: dict, question: str) -> str:
-    return "\n".join(c["message"] for c in result["checks"] if c["question"] == question and not c["passed"])
+def _failed_messages(result: SubmissionResult, question: str) -> str:
+    return "\n".join(c.message for c in result.checks if c.question == question and not c.passed)
 
 
-def _expect(graded: Graded, student: str, status: str, scores: dict[str, float]) -> dict:
+def _expect(graded: Graded, student: str, status: str, scores: dict[str, float]) -> SubmissionResult:
     result = graded.results[student]
-    assert (result["status"], _scores(result)) == (status, scores), result["reason"]
-    assert result["score"] == sum(scores.values()) and result["max_score"] == 4
+    assert (result.status, _scores(result)) == (status, scores), result.reason
+    assert result.score == sum(scores.values()) and result.max_score == 4
     row = graded.row(student)
     assert (row["status"], float(row["score"]), row["max_score"]) == (status, sum(scores.values()), "4")
     assert {q: float(row[q]) for q in scores} == scores
@@ -472,7 +473,7 @@ def _remove_fake_files() -> None:
 # --- the batch as a whole ----------------------------------------------------------------------------------------
 
 def test_every_row_says_which_sandbox(graded):
-    assert {r["sandbox"] for r in graded.results.values()} == {graded.mode}
+    assert {r.sandbox for r in graded.results.values()} == {graded.mode}
     for path in (graded.out / "results").glob("*.json"):
         assert f'"sandbox": "{graded.mode}"' in path.read_text()
 
@@ -529,16 +530,15 @@ def test_same_submission_twice_gives_the_same_row(graded):
     del first["student"], first["seconds"], second["student"], second["seconds"]
     assert first == second
     a, b = graded.results["correct"], graded.results["correct_again"]
-    assert [(c["name"], c["points"], c["passed"], c["message"]) for c in a["checks"]] == \
-           [(c["name"], c["points"], c["passed"], c["message"]) for c in b["checks"]]
+    assert a.checks == b.checks
 
 
 # --- one test per submission -------------------------------------------------------------------------------------
 
 def test_correct(graded):
     result = _expect(graded, "correct", "graded", FULL)
-    assert result["reason"] == ""
-    assert all(c["passed"] for c in result["checks"]) and len(result["checks"]) == 4
+    assert result.reason == ""
+    assert all(c.passed for c in result.checks) and len(result.checks) == 4
 
 
 def test_blank_release_is_graded_zero(graded):
@@ -548,28 +548,28 @@ def test_blank_release_is_graded_zero(graded):
 
 def test_partly_right(graded):
     result = _expect(graded, "partly_right", "graded", {"q1_tensor": 1.0, "q2_net": 1.0, "q3_double": 1.0})
-    failed = [c["name"] for c in result["checks"] if not c["passed"]]
+    failed = [c.name for c in result.checks if not c.passed]
     assert failed == ["test_net_weights"]
     assert "net(x) should be sigmoid(2x - 1)" in _failed_messages(result, "q2_net")
 
 
 def test_infinite_loop_in_first_answer(graded):
     result = _expect(graded, "loop_first", "timeout", NOTHING)
-    assert "q1_tensor_answer" in result["reason"] and f"after {LIMITS.cell_seconds:g} s" in result["reason"]
+    assert "q1_tensor_answer" in result.reason and f"after {LIMITS.cell_seconds:g} s" in result.reason
     assert "did not run to the end" in _failed_messages(result, "q1_tensor")
 
 
 def test_infinite_loop_in_last_answer_keeps_earlier_questions(graded):
     result = _expect(graded, "loop_last", "timeout", {"q1_tensor": 1.0, "q2_net": 2.0, "q3_double": 0.0})
-    assert "q3_double_answer" in result["reason"]
+    assert "q3_double_answer" in result.reason
     assert "q3_double_answer" in _failed_messages(result, "q3_double")
 
 
 def test_reason_cell_numbers_match_the_notebook(graded):
     notebook = nbformat.reads(_source_text(graded), as_version=4)
     index = {c.metadata.get("nbgrader", {}).get("grade_id"): i for i, c in enumerate(notebook.cells)}
-    first = int(graded.results["loop_first"]["reason"].split()[1])
-    last = int(graded.results["loop_last"]["reason"].split()[1])
+    first = int(graded.results["loop_first"].reason.split()[1])
+    last = int(graded.results["loop_last"].reason.split()[1])
     assert last - first == index["q3_double_answer"] - index["q1_tensor_answer"]
 
 
@@ -577,29 +577,29 @@ def test_sys_exit_stops_only_its_cell(graded):
     # IPython turns SystemExit into an error output of that cell and keeps the kernel, as Jupyter does for the
     # student: the rest of that cell is skipped (net stays the right network) and the later answers still run.
     result = _expect(graded, "sys_exit", "graded", FULL)
-    assert result["reason"] == ""
+    assert result.reason == ""
     assert "SystemExit" in graded.executed("sys_exit")
 
 
 def test_os_exit_kills_the_kernel_and_earlier_questions_keep_points(graded):
     result = _expect(graded, "os_exit", "kernel_died", {"q1_tensor": 1.0, "q2_net": 2.0, "q3_double": 0.0})
-    assert "q3_double_answer" in result["reason"]
+    assert "q3_double_answer" in result.reason
 
 
 def test_segfault(graded):
     result = _expect(graded, "segfault", "kernel_died", {"q1_tensor": 1.0, "q2_net": 0.0, "q3_double": 0.0})
-    assert "q2_net_answer" in result["reason"]
+    assert "q2_net_answer" in result.reason
 
 
 def test_memory_bomb(graded):
     result = _expect(graded, "memory_bomb", "memory_exceeded", {"q1_tensor": 1.0, "q2_net": 0.0, "q3_double": 0.0})
-    assert "q2_net_answer" in result["reason"] and "1024 MB" in result["reason"]
+    assert "q2_net_answer" in result.reason and "1024 MB" in result.reason
 
 
 def test_torch_memory_bomb(graded):
     result = _expect(graded, "memory_bomb_torch", "memory_exceeded",
                      {"q1_tensor": 1.0, "q2_net": 2.0, "q3_double": 0.0})
-    assert "q3_double_answer" in result["reason"]
+    assert "q3_double_answer" in result.reason
 
 
 def test_memory_limit_covers_child_processes(graded):
@@ -608,7 +608,7 @@ def test_memory_limit_covers_child_processes(graded):
                     "process only (docs/sandbox.md)")
     # The sandbox's memory limit holds for its processes together (a cgroup), so not all sixteen children can
     # hold their 64 MB at once; which process the kernel's OOM killer picks decides the status.
-    executed, status = graded.executed("memory_children"), graded.results["memory_children"]["status"]
+    executed, status = graded.executed("memory_children"), graded.results["memory_children"].status
     assert "children held 1024 MB" not in executed
     assert status == "kernel_died" or (status in ("graded", "memory_exceeded") and "children held" in executed)
 
@@ -635,7 +635,7 @@ def test_monkeypatched_comparisons_do_not_help_wrong_answers(graded):
 
 def test_isinstance_always_true_breaks_only_its_own_kernel(graded):
     result = _expect(graded, "monkeypatch_isinstance", "timeout", NOTHING)
-    assert "q1_tensor_answer" in result["reason"]
+    assert "q1_tensor_answer" in result.reason
 
 
 def test_always_equal_object_cannot_be_graded(graded):
@@ -688,7 +688,7 @@ def test_deleting_the_data_files_hurts_no_one_else(graded):
     assert "left: [" in graded.executed("deletes_data")
     assert (graded.course_root / "release" / "tiny" / "tiny.csv").is_file()
     for student in ("correct", "correct_again", "fake_grades", "reads_checks", "network", "warns", "flood"):
-        assert graded.results[student]["score"] == 4, student
+        assert graded.results[student].score == 4, student
 
 
 def test_symlink_in_the_sandbox_cannot_make_the_grader_write_elsewhere(graded):
@@ -711,17 +711,17 @@ def test_harvest_symlink_submission_is_still_graded(graded):
 
 def test_malformed_json(graded):
     result = _expect(graded, "malformed_json", "not_gradable", NOTHING)
-    assert "not valid JSON" in result["reason"]
+    assert "not valid JSON" in result.reason
 
 
 def test_empty_file(graded):
     result = _expect(graded, "empty", "not_gradable", NOTHING)
-    assert result["reason"] == "the file is empty"
+    assert result.reason == "the file is empty"
 
 
 def test_another_homework(graded):
     result = _expect(graded, "other_homework", "not_gradable", NOTHING)
-    assert "this is not tiny" in result["reason"] and "q1_tensor_answer" in result["reason"]
+    assert "this is not tiny" in result.reason and "q1_tensor_answer" in result.reason
 
 
 def test_feedback_says_why(graded):

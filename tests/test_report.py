@@ -7,58 +7,48 @@ import struct
 
 from matplotlib._pylab_helpers import Gcf
 
+from dataclasses import replace
+
 from assignkit import report
+from assignkit.results import Check, Figure, Question, Status, SubmissionResult
 
 QIDS = ["q1_yhat", "q3_kink", "q6_ex3"]
 XS = [i / 10 for i in range(-10, 11)]
 SCRIPT_MESSAGE = 'yhat < 0 & <script>alert("x")</script>'
 
 
-def graded_result(student="kim01"):
-    return {
-        "student": student, "homework": "hw2_dnn", "status": "graded", "reason": "",
-        "score": 7.0, "max_score": 10.0, "seconds": 12.34,
-        "questions": [
-            {"id": "q1_yhat", "title": "yhat three ways", "score": 2.0, "max_score": 3.0, "harvested": True},
-            {"id": "q3_kink", "title": "꺾인 곡선 맞추기", "score": 2.5, "max_score": 3.0, "harvested": True},
-            {"id": "q6_ex3", "title": "decision map", "score": 2.5, "max_score": 4.0, "harvested": True},
-        ],
-        "checks": [
-            {"question": "q1_yhat", "name": "test_l1_shape", "points": 1.0, "max": 1.0, "passed": True,
-             "message": ""},
-            {"question": "q1_yhat", "name": "test_yhat_sign", "points": 0.0, "max": 1.0, "passed": False,
-             "message": SCRIPT_MESSAGE},
-            {"question": "q3_kink", "name": "test_fit", "points": 0.0, "max": 0.5, "passed": False,
-             "message": "l2.weight has shape (2, 1); expected (1, 2). 가중치 모양을 확인하세요."},
-        ],
-        "figures": [
-            {"question": "q3_kink", "check": "test_fit", "kind": "curve", "title": "your fit vs underlying",
-             "x": XS, "series": {"underlying": [x * x for x in XS], "your fit": [abs(x) for x in XS]},
-             "scatter": [XS, [x * x + 0.1 for x in XS]]},
-            {"question": "q6_ex3", "check": "test_map", "kind": "heatmap", "title": "decision map",
-             "x1": [0.0, 1.0, 2.0], "x2": [0.0, 1.0], "z": [[0.1, 0.2, 0.3], [0.7, 0.8, None]]},
-        ],
-        "fingerprint": "FINGERPRINT-abc123",
-    }
+def _result(student, status, reason, score, max_score, seconds, questions, checks=(), figures=(), **more):
+    return SubmissionResult(
+        student=student, homework="hw2_dnn", origin=f"subs/{student}.ipynb", status=Status(status), reason=reason,
+        score=score, max_score=max_score, seconds=seconds, fingerprint="FINGERPRINT-abc123",
+        homework_fingerprint="HOMEWORK-FINGERPRINT", questions=tuple(Question(*q) for q in questions),
+        checks=tuple(Check(*c) for c in checks), figures=tuple(figures), sandbox="root", **more)
+
+
+def graded_result(student="kim01", **more):
+    return _result(
+        student, "graded", "", 7.0, 10.0, 12.34,
+        [("q1_yhat", "yhat three ways", True, 2.0, 3.0), ("q3_kink", "꺾인 곡선 맞추기", True, 2.5, 3.0),
+         ("q6_ex3", "decision map", True, 2.5, 4.0)],
+        [("q1_yhat", "test_l1_shape", 1.0, 1.0, True, ""),
+         ("q1_yhat", "test_yhat_sign", 0.0, 1.0, False, SCRIPT_MESSAGE),
+         ("q3_kink", "test_fit", 0.0, 0.5, False, "l2.weight has shape (2, 1); expected (1, 2). 가중치 모양을 확인하세요.")],
+        [Figure("q3_kink", "test_fit", "curve", "your fit vs underlying", x=XS,
+                series={"underlying": [x * x for x in XS], "your fit": [abs(x) for x in XS]},
+                scatter=[XS, [x * x + 0.1 for x in XS]]),
+         Figure("q6_ex3", "test_map", "heatmap", "decision map", x1=[0.0, 1.0, 2.0], x2=[0.0, 1.0],
+                z=[[0.1, 0.2, 0.3], [0.7, 0.8, None]])],
+        **more)
 
 
 def timeout_result(student="park02"):
-    return {
-        "student": student, "homework": "hw2_dnn", "status": "timeout",
-        "reason": "cell 14 (grade_id q3_kink_answer) ran past 60 s; questions from q3_kink on score 0",
-        "score": 2.5, "max_score": 10.0, "seconds": 61.06,
-        "questions": [
-            {"id": "q1_yhat", "title": "yhat three ways", "score": 2.5, "max_score": 3.0, "harvested": True},
-            {"id": "q3_kink", "title": "kink", "score": 0.0, "max_score": 3.0, "harvested": False},
-        ],
-        "checks": [], "figures": [], "fingerprint": "",
-    }
+    return _result(student, "timeout", "cell 14 (grade_id q3_kink_answer) ran past 60 s; questions from q3_kink on score 0",
+                   2.5, 10.0, 61.06,
+                   [("q1_yhat", "yhat three ways", True, 2.5, 3.0), ("q3_kink", "kink", False, 0.0, 3.0)])
 
 
 def not_gradable_result(student="choi03"):
-    return {"student": student, "homework": "hw2_dnn", "status": "not_gradable",
-            "reason": "not a notebook: the file is empty", "score": 0.0, "max_score": 10.0, "seconds": 0.0,
-            "questions": [], "checks": [], "figures": [], "fingerprint": ""}
+    return _result(student, "not_gradable", "not a notebook: the file is empty", 0.0, 10.0, 0.0, [])
 
 
 def png_images(page):
@@ -78,27 +68,27 @@ def test_grades_csv_exact_header_and_rows(tmp_path):
     path = tmp_path / "out" / "grades.csv"
     report.write_grades_csv([timeout_result(), not_gradable_result(), graded_result()], QIDS, path)
     assert path.read_text(encoding="utf-8") == (
-        "student,status,score,max_score,q1_yhat,q3_kink,q6_ex3,seconds\n"
-        "choi03,not_gradable,0,10,0,0,0,0.0\n"
-        "kim01,graded,7,10,2,2.5,2.5,12.3\n"
-        "park02,timeout,2.5,10,2.5,0,0,61.1\n"
+        "student,name,late,status,score,max_score,q1_yhat,q3_kink,q6_ex3,seconds\n"
+        "choi03,,no,not_gradable,0,10,0,0,0,0.0\n"
+        "kim01,,no,graded,7,10,2,2.5,2.5,12.3\n"
+        "park02,,no,timeout,2.5,10,2.5,0,0,61.1\n"
     )
 
 
 def test_grades_csv_quotes_awkward_ids_and_parses_back(tmp_path):
     awkward = 'lee, "jay"\n2'
-    results = [graded_result(awkward), graded_result("김민수"), timeout_result("=cmd")]
-    results[0]["score"] = 2 / 3
+    results = [replace(graded_result(awkward), score=2 / 3), graded_result("김민수", name="김민수 Kim", late=True),
+               timeout_result("=cmd")]
     path = tmp_path / "grades.csv"
     report.write_grades_csv(results, QIDS, path)
     with path.open(encoding="utf-8", newline="") as f:
         rows = list(csv.reader(f))
-    assert rows[0] == ["student", "status", "score", "max_score", *QIDS, "seconds"]
+    assert rows[0] == ["student", "name", "late", "status", "score", "max_score", *QIDS, "seconds"]
     assert [r[0] for r in rows[1:]] == sorted(["=cmd", awkward, "김민수"])
     by_student = {r[0]: r for r in rows[1:]}
-    assert by_student[awkward][2] == "0.67"
-    assert by_student["김민수"][2:] == ["7", "10", "2", "2.5", "2.5", "12.3"]
-    assert all(len(r) == 8 for r in rows)
+    assert by_student[awkward][4] == "0.67"
+    assert by_student["김민수"][1:] == ["김민수 Kim", "yes", "graded", "7", "10", "2", "2.5", "2.5", "12.3"]
+    assert all(len(r) == 10 for r in rows)
 
 
 def test_number_formatting():
@@ -135,15 +125,10 @@ def test_feedback_embeds_a_curve_and_a_heatmap():
 
 
 def test_feedback_shows_only_names_and_messages_of_checks():
-    result = graded_result()
-    result["checks"] = [{
-        "question": "q1_yhat", "name": "test_yhat_close", "points": 0.0, "max": 2.0, "passed": False,
-        "message": "yhat1 differs from l1(x) by 0.3 at x = 0.5",
-        # Anything beyond the contract's fields must never reach the student.
-        "source": "def test_yhat_close(sub): assert torch.allclose(yhat, ref, atol=HIDDEN_TOL)",
-        "longrepr": "E   AssertionError: HIDDEN_TOL = 1e-4",
-    }]
-    result["figures"] = []
+    # A result holds no check source by construction; the fingerprint (of the hidden checks) must not show.
+    result = replace(graded_result(), checks=(Check("q1_yhat", "test_yhat_close", 0.0, 2.0, False,
+                                                    "yhat1 differs from l1(x) by 0.3 at x = 0.5"),),
+                     figures=())
     page = report.render_feedback(result)
     assert "yhat1 differs from l1(x) by 0.3 at x = 0.5" in page
     for leaked in ("HIDDEN_TOL", "allclose", "def test_", "assert", "AssertionError", "FINGERPRINT"):
@@ -167,18 +152,30 @@ def test_not_gradable_without_questions_renders(tmp_path):
     assert "<section" not in page and page.rstrip().endswith("</html>")
 
 
-def test_minimal_result_renders():
-    page = report.render_feedback({"student": "x", "status": "not_gradable"})
-    assert "Not gradable" in page
+def test_grader_error_says_it_is_not_the_students_doing():
+    result = _result("x", "grader_error", "the grader failed", 0.0, 10.0, 0.0, [])
+    page = report.render_feedback(result)
+    assert "채점기 오류 (Grader error)" in page and "not your doing" in page
+    assert page.index("학생의 잘못이 아니며") < page.index("not your doing")  # Korean first
+
+
+def test_name_late_and_notes_are_shown():
+    result = graded_result(name="김민수", late=True, notes=("matched to the release by content",))
+    page = report.render_feedback(result)
+    assert "<b>kim01</b> (김민수)" in page and ">late</span>" in page
+    assert "matched to the release by content" in page
+    summary = report.render_summary([result], QIDS)
+    assert "<td>김민수</td><td>yes</td><td>graded</td>" in summary
+    assert "matched to the release by content" in summary
 
 
 def test_a_bad_figure_does_not_cost_the_page():
     result = graded_result()
-    result["figures"] += [
-        {"question": "q3_kink", "kind": "curve", "title": "broken", "x": [1, 2], "series": {"fit": [1, 2, 3]}},
-        {"question": "q6_ex3", "kind": "heatmap", "title": "bad z", "x1": [0, 1], "x2": [0], "z": [1, 2]},
-        {"question": "q6_ex3", "kind": "surface", "title": "unknown kind"},
-    ]
+    result = replace(result, figures=result.figures + (
+        Figure("q3_kink", "test_fit", "curve", "broken", x=[1, 2], series={"fit": [1, 2, 3]}),
+        Figure("q6_ex3", "test_map", "heatmap", "bad z", x1=[0, 1], x2=[0], z=[1, 2]),
+        Figure("q6_ex3", "test_map", "surface", "unknown kind"),
+    ))
     page = report.render_feedback(result)
     assert len(png_images(page)) == 2
     assert page.count("(picture could not be drawn)") == 3
@@ -186,27 +183,20 @@ def test_a_bad_figure_does_not_cost_the_page():
 
 def test_student_and_figure_text_are_escaped():
     result = graded_result('<img src=x onerror="alert(1)">')
-    result["homework"] = "<b>hw</b>"
-    result["figures"][0]["title"] = "<i>t</i>"
-    result["figures"][0]["series"] = {"<u>정답</u>": XS, "fit": XS}
+    first = replace(result.figures[0], title="<i>t</i>", series={"<u>정답</u>": XS, "fit": XS})
+    result = replace(result, homework="<b>hw</b>", figures=(first, *result.figures[1:]))
     page = report.render_feedback(result)
     assert "<img src=x" not in page and "<b>hw</b>" not in page
     assert "<i>t</i>" not in page and "<u>" not in page
     assert "&lt;img src=x onerror=&quot;alert(1)&quot;&gt;" in page
 
 
-def test_korean_series_names_get_an_html_legend_without_a_hangul_font(monkeypatch):
-    monkeypatch.setattr(report, "_has_cjk_font", lambda: False)
+def test_series_names_stay_in_the_picture_korean_ones_too():
     result = graded_result()
-    result["figures"][0]["series"] = {"정답 곡선": XS, "your fit": XS}
-    page = report.render_feedback(result)
-    legend = re.search(r'<div class="legend">(.*?)</div>', page).group(1)
-    assert "정답 곡선</span>" in legend and "your fit</span>" in legend and "data</span>" in legend
-    assert len(png_images(page)) == 2
-
-
-def test_ascii_series_names_stay_in_the_picture():
-    assert '<div class="legend">' not in report.render_feedback(graded_result())
+    result = replace(result, figures=(replace(result.figures[0], series={"정답 곡선": XS, "your fit": XS}),
+                                      *result.figures[1:]))
+    page = report.render_feedback(result)  # a Hangul glyph the font lacks would be an error (pyproject.toml)
+    assert "정답 곡선" not in page and len(png_images(page)) == 2
 
 
 # ---------------------------------------------------------------- summary
@@ -219,7 +209,7 @@ def test_summary_has_status_counts_histogram_and_links(tmp_path):
     report.write_summary(results, QIDS, path)
     page = path.read_text(encoding="utf-8")
     for status, count in [("graded", 2), ("timeout", 1), ("kernel_died", 0), ("memory_exceeded", 0),
-                          ("not_gradable", 1)]:
+                          ("not_gradable", 1), ("grader_error", 0)]:
         assert f"<td>{status}</td><td class=n>{count}</td>" in page
     images = png_images(page)
     assert len(images) == 1 and png_size(images[0]) == (540, 315)
@@ -228,6 +218,12 @@ def test_summary_has_status_counts_histogram_and_links(tmp_path):
     assert report.feedback_href(awkward) == "feedback/lee%2C%20%22jay%22%20%26%20%EA%B9%80.html"
     assert f'<a href="{report.feedback_href(awkward)}">lee, &quot;jay&quot; &amp; 김</a>' in page
     assert Gcf.get_num_fig_managers() == 0
+
+
+def test_summary_states_the_sandbox_mode():
+    assert "Sandbox: <b>root</b>." in report.render_summary([graded_result()], QIDS)
+    unsandboxed = report.render_summary([graded_result(), replace(graded_result("lee"), sandbox="none")], QIDS)
+    assert "Sandbox: <b>none (1), root (1)</b> — not isolated" in unsandboxed
 
 
 def test_summary_question_stats_and_slowest():

@@ -16,5 +16,5 @@ COURSE = Course(Path(__file__).resolve().parents[1])
 def test_solution_scores_full_marks_and_blank_scores_zero(homework):
     result = validate(COURSE, homework, Limits(cell_seconds=300, notebook_seconds=600))
     assert result.ok, "\n".join(result.problems)
-    assert result.solution["score"] == result.solution["max_score"] > 0
-    assert result.blank["score"] == 0 and result.blank["status"] == "graded"
+    assert result.solution.score == result.solution.max_score > 0
+    assert result.blank.score == 0 and result.blank.status == "graded"

@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Iterator
 
 from assignkit.execute import Limits
+from assignkit.results import SubmissionResult
 
 USER = "nobody"
 
@@ -129,12 +130,12 @@ from assignkit.sandbox import own_writable_cgroups
 course, homework, folder, out, limits, jobs, mode, answer = json.loads(sys.argv[1])
 results = grade_batch(Course(Path(course)), homework, [Path(folder)], Path(out), jobs=jobs, limits=Limits(**limits),
                       on_note=lambda note: None, mode=mode)
-Path(answer).write_text(json.dumps({"results": results, "cgroups": [str(p) for p in own_writable_cgroups()]}))
+Path(answer).write_text(json.dumps({"results": [r.to_json() for r in results], "cgroups": [str(p) for p in own_writable_cgroups()]}))
 """
 
 
 def grade_as_user(python: Path, home: Path, course: Path, homework: str, folder: Path, out: Path, limits: Limits,
-                  jobs: int, mode: str) -> tuple[list[dict], bool]:
+                  jobs: int, mode: str) -> tuple[list[SubmissionResult], bool]:
     """grade_batch run as the test user (in cgroups delegated to it where the machine allows): its results, and
     whether that user had cgroups of its own to use."""
     answer = home / f"answer-{out.name}.json"
@@ -144,4 +145,4 @@ def grade_as_user(python: Path, home: Path, course: Path, homework: str, folder:
     if done.returncode != 0:
         raise AssertionError(f"the grader failed as {USER}:\n{done.stderr[-3000:]}")
     answered = json.loads(answer.read_text())
-    return answered["results"], bool(answered["cgroups"])
+    return [SubmissionResult.from_json(text, answer) for text in answered["results"]], bool(answered["cgroups"])

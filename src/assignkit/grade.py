@@ -10,30 +10,34 @@ from __future__ import annotations
 import concurrent.futures
 from concurrent.futures.process import BrokenProcessPool
 import hashlib
-import json
 import multiprocessing
 import os
 import shutil
 import tempfile
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Callable
 
 import nbformat
 
 from assignkit import report
-from assignkit.checks import question_points, run_checks
+from assignkit.checks import CheckResult, question_points, run_checks
 from assignkit.execute import Execution, Isolation, Job, KernelExecutor, Limits
 from assignkit.fileio import atomic_write_text
-from assignkit.harvest import Question, QuestionsError, load_questions
+from assignkit.harvest import Question as HomeworkQuestion, QuestionsError, load_questions
 from assignkit.layout import Course
-from assignkit.preflight import NotGradable, prepare_submission
+from assignkit.preflight import MATCHED_BY_CONTENT_NOTE, NotGradable, prepare_submission
+from assignkit.results import Check, Figure, Question, ResultError, Status, SubmissionResult
 from assignkit.sandbox import (FIRST_UID as FIRST_SANDBOX_UID, NONE, Sandbox, adopt_orphans, choose_mode, describe,
                                open_sandbox)
+from assignkit.shards import Manifest, Shard
 from assignkit.submissions import Submission, collect
 
 SYSTEM_FOLDERS = {"bin", "sbin", "lib", "lib32", "lib64", "libx32", "usr", "etc", "proc", "sys", "dev"}
+GRADER_ERROR_REASON = ("채점기(grader) 또는 채점 서버의 오류로 이 제출물을 채점하지 못했습니다. 학생의 잘못이 아니며, "
+                       "다음 채점 때 다시 채점합니다. / The grader failed on this submission (not the student's "
+                       "doing); it is graded again on the next run. Error: {error}")
 
 
 @dataclass(frozen=True)
@@ -41,7 +45,7 @@ class Homework:
     """Everything about one homework a worker needs to grade a submission of it."""
 
     name: str
-    questions: list[Question]
+    questions: list[HomeworkQuestion]
     release_folder: Path
     release_notebook: nbformat.NotebookNode  # what preflight restores locked and test cells from
     autograder_folder: Path
@@ -90,15 +94,23 @@ def _init_worker() -> None:
     adopt_orphans()
 
 
-def grade_one(homework: Homework, submission: Submission, settings: Settings) -> dict:
-    """The result of one submission (the dict report.py renders). Never raises for anything a student did."""
+@dataclass(frozen=True)
+class Graded:
+    """What a worker sends back: the result, and the notebook as it ran when it ran."""
+
+    result: SubmissionResult
+    executed: str | None = None
+
+
+def grade_one(homework: Homework, submission: Submission, settings: Settings) -> Graded:
+    """The result of one submission. Never raises for anything a student did."""
     started = time.monotonic()
-    result = {"student": submission.student, "homework": homework.name, "origin": submission.origin,
-              "fingerprint": submission_fingerprint(homework, submission), "sandbox": settings.sandbox.mode}
     try:
-        notebook = prepare_submission(submission, homework.release_notebook, homework.name)
+        prepared = prepare_submission(submission, homework.release_notebook, homework.name)
     except NotGradable as reason:
-        return _finish(result, homework, "not_gradable", str(reason), [], [], [], started)
+        return Graded(_finish(homework, submission, Status.NOT_GRADABLE, str(reason), started))
+    notebook = prepared.notebook
+    notes = (MATCHED_BY_CONTENT_NOTE,) if prepared.matched_by_content else ()
     scratch = Path(tempfile.mkdtemp(prefix="sub-", dir=settings.run_root))
     try:
         job = Job(notebook, homework.questions, homework.release_folder, scratch / "sandbox", scratch / "artifacts")
@@ -109,9 +121,10 @@ def grade_one(homework: Homework, submission: Submission, settings: Settings) ->
                 settings.sandbox.clear(slot)  # nothing the submission started outlives it
         checks, figures = run_checks(homework.autograder_folder, homework.release_folder, job.artifacts_dir,
                                      _not_run(homework, execution))
-        result["executed"] = nbformat.writes(execution.notebook) if execution.notebook else None
-        return _finish(result, homework, execution.status, execution.reason, execution.harvested,
-                       [c.as_dict() for c in checks], figures, started)
+        result = _finish(homework, submission, Status(execution.status), execution.reason, started,
+                         execution.harvested, tuple(_check_of(c) for c in checks),
+                         tuple(Figure(**f) for f in figures), notes)
+        return Graded(result, nbformat.writes(execution.notebook) if execution.notebook else None)
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
 
@@ -122,18 +135,24 @@ def _not_run(homework: Homework, execution: Execution) -> dict[str, str]:
     return {q.id: reason for q in homework.questions if q.id not in execution.harvested}
 
 
-def _finish(result: dict, homework: Homework, status: str, reason: str, harvested: list[str],
-            checks: list[dict], figures: list[dict], started: float) -> dict:
-    questions = []
-    for question in homework.questions:
-        mine = [c for c in checks if c["question"] == question.id]
-        questions.append({"id": question.id, "title": question.title, "harvested": question.id in harvested,
-                          "score": sum(c["points"] for c in mine), "max_score": homework.points.get(question.id, 0.0)})
-    max_score = sum(q["max_score"] for q in questions)
-    result.update(status=status, reason=reason, questions=questions, checks=checks, figures=figures,
-                  score=sum(q["score"] for q in questions), max_score=max_score,
-                  seconds=round(time.monotonic() - started, 1))
-    return result
+def _check_of(check: CheckResult) -> Check:
+    return Check(check.question, check.name, check.points if check.passed else 0.0, check.points, check.passed,
+                 check.message)
+
+
+def _finish(homework: Homework, submission: Submission, status: Status, reason: str, started: float,
+            harvested: list[str] | tuple[str, ...] = (), checks: tuple[Check, ...] = (),
+            figures: tuple[Figure, ...] = (), notes: tuple[str, ...] = ()) -> SubmissionResult:
+    questions = tuple(
+        Question(question.id, question.title, question.id in harvested,
+                 sum(c.points for c in checks if c.question == question.id), homework.points.get(question.id, 0.0))
+        for question in homework.questions)
+    return SubmissionResult(
+        student=submission.student, homework=homework.name, origin=submission.origin, status=status, reason=reason,
+        score=sum(q.score for q in questions), max_score=sum(q.max_score for q in questions),
+        seconds=round(time.monotonic() - started, 1), fingerprint=submission_fingerprint(homework, submission),
+        homework_fingerprint=homework.fingerprint, questions=questions, checks=checks, figures=figures,
+        sandbox="", name=submission.name, late=submission.late, notes=submission.notes + notes)
 
 
 # --- the batch, in the main process --------------------------------------------------------------------------
@@ -143,27 +162,41 @@ class Batch:
     homework: Homework
     submissions: list[Submission]
     out_dir: Path
+    writes_tables: bool = True  # False for a shard: grades.csv and summary.html are merge's
 
     def result_path(self, student: str) -> Path:
         return self.out_dir / "results" / f"{student}.json"
 
-    def previous(self, submission: Submission) -> dict | None:
-        path = self.result_path(submission.student)
+    def previous(self, submission: Submission) -> SubmissionResult | None:
+        """The result already written for this very notebook graded with these checks; a grader error is
+        never kept (it is graded again)."""
         try:
-            result = json.loads(path.read_text())
-        except (OSError, ValueError):
+            result = SubmissionResult.read(self.result_path(submission.student))
+        except ResultError:
             return None
-        return result if result.get("fingerprint") == submission_fingerprint(self.homework, submission) else None
+        if result.status is Status.GRADER_ERROR:
+            return None
+        same = (result.fingerprint == submission_fingerprint(self.homework, submission)
+                and (result.name, result.late) == (submission.name, submission.late))
+        return result if same else None
 
 
 def grade_batch(course: Course, homework_name: str, paths: list[Path], out_dir: Path, *, jobs: int,
-                limits: Limits, force: bool = False, on_progress: Callable[[int, int], None] | None = None,
-                on_note: Callable[[str], None] = print, mode: str | None = None) -> list[dict]:
-    """Grade `paths` into `out_dir`. `mode` is the sandbox's (sandbox.choose_mode); by default the best this
-    machine has, SandboxUnavailable when it has none."""
+                limits: Limits, force: bool = False, shard: Shard | None = None, lms: str | None = None,
+                on_progress: Callable[[int, int], None] | None = None,
+                on_note: Callable[[str], None] = print, mode: str | None = None) -> list[SubmissionResult]:
+    """Grade every submission under `paths` (with `shard`, only that shard's students: their results, feedback
+    and executed notebooks, and the shard's manifest; grades.csv and summary.html are then merge's). `mode` is
+    the sandbox's (sandbox.choose_mode); by default the best this machine has, SandboxUnavailable when it has
+    none."""
     mode = mode or choose_mode(no_sandbox=False)
     homework = Homework.load(course, homework_name)
-    batch = Batch(homework, collect(paths, homework_name), out_dir.resolve())
+    submissions = collect(paths, homework_name, lms)
+    out_dir = out_dir.resolve()
+    if shard is not None:
+        submissions = [s for s in submissions if shard.holds(s.student)]
+        Manifest(homework_name, str(shard), tuple(s.student for s in submissions)).write(shard.manifest_path(out_dir))
+    batch = Batch(homework, submissions, out_dir, writes_tables=shard is None)
     (batch.out_dir / "results").mkdir(parents=True, exist_ok=True)
     results = {} if force else {s.student: r for s in batch.submissions if (r := batch.previous(s))}
     todo = [s for s in batch.submissions if s.student not in results]
@@ -176,12 +209,14 @@ def grade_batch(course: Course, homework_name: str, paths: list[Path], out_dir: 
         settings = Settings(limits, jobs, Path(run_root), sandbox)
         progress = on_progress or (lambda done, total: None)
         progress(len(results), len(batch.submissions))
-        for result in _run_pool(homework, todo, settings):
-            results[result["student"]] = result
-            _write_row(batch, result, list(results.values()))
+        for graded in _run_pool(homework, todo, settings):
+            graded = _with_sandbox(graded, sandbox.mode)
+            results[graded.result.student] = graded.result
+            _write_row(batch, graded, list(results.values()))
             progress(len(results), len(batch.submissions))
     ordered = [results[s.student] for s in batch.submissions]
-    _write_tables(batch, ordered)
+    if batch.writes_tables:
+        report.write_tables(ordered, [q.id for q in homework.questions], batch.out_dir)
     return ordered
 
 
@@ -214,14 +249,16 @@ def _one_pool(homework: Homework, todo: list[Submission], settings: Settings):
             raise
 
 
-def _result_of(outcome: dict | BaseException, homework: Homework, submission: Submission) -> dict:
-    if isinstance(outcome, dict):
+def _result_of(outcome: Graded | BaseException, homework: Homework, submission: Submission) -> Graded:
+    if isinstance(outcome, Graded):
         return outcome
     # The grader failed on this one (a bug, or the machine killed its worker twice); it still gets its row.
-    result = {"student": submission.student, "homework": homework.name, "origin": submission.origin,
-              "fingerprint": ""}
-    return _finish(result, homework, "not_gradable", f"the grader failed on this submission: {outcome!r}",
-                   [], [], [], time.monotonic())
+    return Graded(_finish(homework, submission, Status.GRADER_ERROR, GRADER_ERROR_REASON.format(error=repr(outcome)),
+                          time.monotonic()))
+
+
+def _with_sandbox(graded: Graded, sandbox: str) -> Graded:
+    return Graded(replace(graded.result, sandbox=sandbox), graded.executed)
 
 
 def _hidden_folders(course: Course, paths: list[Path], out_dir: Path, run_root: Path) -> tuple[Path, ...]:
@@ -234,16 +271,11 @@ def _hidden_folders(course: Course, paths: list[Path], out_dir: Path, run_root: 
     return tuple(dict.fromkeys(p.resolve() for p in candidates if p.resolve().is_dir() and p.resolve() != Path("/")))
 
 
-def _write_row(batch: Batch, result: dict, results: list[dict]) -> None:
-    executed = result.pop("executed", None)
-    if executed:
-        atomic_write_text(batch.out_dir / "executed" / f"{result['student']}.ipynb", executed)
-    atomic_write_text(batch.result_path(result["student"]), json.dumps(result, ensure_ascii=False, indent=1))
-    report.write_feedback(result, batch.out_dir / "feedback" / f"{result['student']}.html")
-    report.write_grades_csv(results, [q.id for q in batch.homework.questions], batch.out_dir / "grades.csv")
-
-
-def _write_tables(batch: Batch, results: list[dict]) -> None:
-    question_ids = [q.id for q in batch.homework.questions]
-    report.write_grades_csv(results, question_ids, batch.out_dir / "grades.csv")
-    report.write_summary(results, question_ids, batch.out_dir / "summary.html")
+def _write_row(batch: Batch, graded: Graded, results: list[SubmissionResult]) -> None:
+    student = graded.result.student
+    if graded.executed:
+        atomic_write_text(batch.out_dir / "executed" / f"{student}.ipynb", graded.executed)
+    atomic_write_text(batch.result_path(student), graded.result.to_json())
+    report.write_feedback(graded.result, batch.out_dir / "feedback" / f"{student}.html")
+    if batch.writes_tables:
+        report.write_grades_csv(results, [q.id for q in batch.homework.questions], batch.out_dir / "grades.csv")

@@ -1,8 +1,7 @@
-"""Grades table, per-student feedback pages and the class summary, built from per-student result dicts.
+"""Grades table, per-student feedback pages and the class summary, built from typed results
+(`results.SubmissionResult`, what the grader writes to `results/<student>.json`).
 
-A result dict is what the grader writes to `results/<student>.json` (keys: student, homework, status, reason,
-score, max_score, seconds, questions, checks, figures). Everything here only reads those dicts; every string that
-came from a result is HTML-escaped, and a feedback page shows nothing of a check but its name and its message.
+Everything here only reads results; every string that came from a result is HTML-escaped, and a feedback page shows nothing of a check but its name and its message.
 Pictures are drawn with matplotlib's Agg canvas on standalone `Figure` objects (never pyplot), so nothing stays
 registered after a page is rendered, however many pages a batch makes.
 """
@@ -11,10 +10,8 @@ from __future__ import annotations
 
 import base64
 import csv
-import functools
 import io
 import math
-import warnings
 from collections import Counter
 from collections.abc import Callable, Collection, Iterable
 from html import escape
@@ -23,16 +20,14 @@ from typing import Any
 from urllib.parse import quote
 
 import numpy as np
-from matplotlib import font_manager, rc_context
+from matplotlib import rc_context
 from matplotlib.backends.backend_agg import FigureCanvasAgg
-from matplotlib.colors import to_hex
-from matplotlib.figure import Figure
+from matplotlib.figure import Figure as MplFigure
 from matplotlib.ticker import MaxNLocator
 
 from assignkit.fileio import atomic_write_text
-
-STATUSES = ("graded", "timeout", "kernel_died", "memory_exceeded", "not_gradable")
-STOPPED_STATUSES = ("timeout", "kernel_died", "memory_exceeded")
+from assignkit.fonts import picture_font_family
+from assignkit.results import STOPPED, Check, Figure, Question, Status, SubmissionResult
 
 FIG_SIZE = (6.0, 3.5)  # inches
 FIG_DPI = 90
@@ -49,12 +44,10 @@ STATUS_TEXT = {
     "memory_exceeded": ("Memory limit reached",
                         "Your notebook used more memory than allowed, so the run was stopped. " + _KEEP_EARLIER),
     "not_gradable": ("Not gradable", "This submission could not be graded, so it scores 0."),
+    "grader_error": ("채점기 오류 (Grader error)",
+                     "채점기 쪽 문제로 채점하지 못했습니다. 학생의 잘못이 아니며 다시 채점합니다. "
+                     "The grader failed on this submission; this is not your doing, and it will be graded again."),
 }
-
-# Fonts with Hangul, tried after DejaVu Sans for legend labels in the pictures (when installed).
-_CJK_FONTS = ("Noto Sans CJK KR", "Noto Sans KR", "Source Han Sans KR", "NanumGothic", "NanumBarunGothic",
-              "Malgun Gothic", "Apple SD Gothic Neo", "AppleGothic", "UnDotum", "Baekmuk Gulim",
-              "Noto Sans CJK JP", "Noto Sans CJK SC", "Droid Sans Fallback", "WenQuanYi Zen Hei")
 
 _CSS = """
 body{font-family:system-ui,-apple-system,"Segoe UI","Apple SD Gothic Neo","Malgun Gothic","Noto Sans KR",
@@ -64,15 +57,13 @@ h1{font-size:1.5rem;margin:.2rem 0}h2{font-size:1.15rem;margin:0 0 .4rem}
 .muted{color:#666}.total{font-size:1.3rem}
 .status{border-left:4px solid #888;background:#f5f5f5;padding:.5rem .8rem;margin:.8rem 0}
 .status-graded{border-color:#2a8a3e}.status-timeout,.status-memory_exceeded{border-color:#c77c00}
-.status-kernel_died,.status-not_gradable{border-color:#b3261e}
+.status-kernel_died,.status-not_gradable{border-color:#b3261e}.status-grader_error{border-color:#5b4bb3}
 section{border:1px solid #ddd;border-radius:6px;padding:.8rem 1rem;margin:1rem 0}
 .pts{float:right;font-weight:normal}.full{color:#2a8a3e}.partial{color:#c77c00}.zero{color:#b3261e}
 .msg{white-space:pre-wrap;font-family:ui-monospace,Menlo,Consolas,monospace;font-size:.9rem;background:#fff4f3;
 padding:.3rem .5rem;margin:.2rem 0 .6rem;border-radius:4px}
 .failed{list-style:none;padding:0}.failed b{color:#b3261e}
 figure{margin:.6rem 0}figcaption{font-size:.9rem;color:#444}img{max-width:100%}
-.legend span{display:inline-block;margin-right:1rem}.legend i{display:inline-block;width:1.2rem;height:.25rem;
-vertical-align:middle;margin-right:.3rem}
 table{border-collapse:collapse;margin:.5rem 0}th,td{border:1px solid #ddd;padding:.2rem .6rem;text-align:left}
 td.n,th.n{text-align:right}
 """
@@ -104,21 +95,8 @@ def format_seconds(value: Any) -> str:
     return f"{x:.1f}" if math.isfinite(x) else ""
 
 
-def _float(value: Any) -> float:
-    """A number from a result, or 0.0 when missing or not a finite number."""
-    try:
-        x = float(value)
-    except (TypeError, ValueError):
-        return 0.0
-    return x if math.isfinite(x) else 0.0
-
-
-def _student(result: dict) -> str:
-    return str(result.get("student", ""))
-
-
-def _question_scores(result: dict) -> dict[str, float]:
-    return {str(q.get("id")): _float(q.get("score")) for q in result.get("questions") or []}
+def _student(result: SubmissionResult) -> str:
+    return result.student
 
 
 def feedback_href(student: str) -> str:
@@ -129,20 +107,25 @@ def feedback_href(student: str) -> str:
 # ---------------------------------------------------------------- grades.csv
 
 
-def grades_rows(results: list[dict], question_ids: list[str]) -> list[list[str]]:
+def late_text(late: bool) -> str:
+    return "yes" if late else "no"
+
+
+def grades_rows(results: list[SubmissionResult], question_ids: list[str]) -> list[list[str]]:
     """Header plus one row per result, sorted by student, numbers formatted as in grades.csv."""
-    rows = [["student", "status", "score", "max_score", *question_ids, "seconds"]]
+    rows = [["student", "name", "late", "status", "score", "max_score", *question_ids, "seconds"]]
     for result in sorted(results, key=_student):
-        scores = _question_scores(result)
-        rows.append([_student(result), str(result.get("status", "")),
-                     format_number(_float(result.get("score"))), format_number(_float(result.get("max_score"))),
+        scores = result.question_scores()
+        rows.append([result.student, result.name, late_text(result.late), result.status.value,
+                     format_number(result.score), format_number(result.max_score),
                      *(format_number(scores.get(qid, 0.0)) for qid in question_ids),
-                     format_seconds(result.get("seconds"))])
+                     format_seconds(result.seconds)])
     return rows
 
 
-def write_grades_csv(results: list[dict], question_ids: list[str], path: Path) -> None:
-    """Write grades.csv (`student, status, score, max_score, <question ids>, seconds`) atomically, UTF-8."""
+def write_grades_csv(results: list[SubmissionResult], question_ids: list[str], path: Path) -> None:
+    """Write grades.csv (`student, name, late, status, score, max_score, <question ids>, seconds`) atomically,
+    UTF-8."""
     buffer = io.StringIO()
     csv.writer(buffer, lineterminator="\n").writerows(grades_rows(results, question_ids))
     atomic_write_text(path, buffer.getvalue())
@@ -151,21 +134,10 @@ def write_grades_csv(results: list[dict], question_ids: list[str], path: Path) -
 # ---------------------------------------------------------------- pictures
 
 
-@functools.cache
-def _font_family() -> tuple[str, ...]:
-    installed = {f.name for f in font_manager.fontManager.ttflist}
-    return ("DejaVu Sans", *(name for name in _CJK_FONTS if name in installed))
-
-
-def _has_cjk_font() -> bool:
-    return len(_font_family()) > 1
-
-
-def _render_png(draw: Callable[[Figure], None]) -> str:
+def _render_png(draw: Callable[[MplFigure], None]) -> str:
     """Draw on a fresh Agg figure and return it as a `data:image/png;base64,...` URI; the figure is cleared."""
-    with rc_context({"font.family": list(_font_family()), "font.size": 9}), warnings.catch_warnings():
-        warnings.filterwarnings("ignore", message=r".*[Gg]lyph .* missing from")
-        fig = Figure(figsize=FIG_SIZE, dpi=FIG_DPI, layout="constrained")
+    with rc_context({"font.family": list(picture_font_family()), "font.size": 9}):
+        fig = MplFigure(figsize=FIG_SIZE, dpi=FIG_DPI, layout="constrained")
         FigureCanvasAgg(fig)
         try:
             draw(fig)
@@ -184,29 +156,29 @@ def _array(values: Any, ndim: int) -> np.ndarray:
     return np.where(np.isfinite(array), array, np.nan)
 
 
-def _draw_curve(fig: Figure, figure: dict) -> None:
+def _draw_curve(fig: MplFigure, figure: Figure) -> None:
     ax = fig.add_subplot()
-    x = _array(figure.get("x"), 1)
-    scatter = figure.get("scatter")
+    x = _array(figure.x, 1)
+    scatter = figure.scatter
     if scatter:
         sx, sy = _array(scatter[0], 1), _array(scatter[1], 1)
         if sx.shape != sy.shape:
             raise ValueError("scatter x and y differ in length")
         ax.scatter(sx, sy, s=6, alpha=0.3, color="0.35", linewidths=0, label="data", zorder=1)
-    for name, ys in (figure.get("series") or {}).items():
+    for name, ys in (figure.series or {}).items():
         y = _array(ys, 1)
         if y.shape != x.shape:
             raise ValueError(f"series {name!r} has {len(y)} points for {len(x)} x values")
         ax.plot(x, y, linewidth=1.6, label=str(name), zorder=2)
-    if ax.get_legend_handles_labels()[0] and not _needs_html_legend(figure):
+    if ax.get_legend_handles_labels()[0]:
         ax.legend(loc="best", fontsize=8, framealpha=0.8)
     ax.grid(alpha=0.25)
 
 
-def _draw_heatmap(fig: Figure, figure: dict) -> None:
+def _draw_heatmap(fig: MplFigure, figure: Figure) -> None:
     ax = fig.add_subplot()
-    x1, x2 = _array(figure.get("x1"), 1), _array(figure.get("x2"), 1)
-    z = _array(figure.get("z"), 2)
+    x1, x2 = _array(figure.x1, 1), _array(figure.x2, 1)
+    z = _array(figure.z, 2)
     if z.shape != (len(x2), len(x1)):
         raise ValueError(f"z has shape {z.shape}; expected ({len(x2)}, {len(x1)}) for x2 by x1")
     mesh = ax.pcolormesh(x1, x2, z, shading="nearest", cmap="viridis")
@@ -218,26 +190,10 @@ def _draw_heatmap(fig: Figure, figure: dict) -> None:
 _DRAW = {"curve": _draw_curve, "heatmap": _draw_heatmap}
 
 
-def _needs_html_legend(figure: dict) -> bool:
-    """True when a curve's series names hold characters (Hangul, CJK) no installed plotting font can draw."""
-    names = [str(n) for n in (figure.get("series") or {})]
-    return (figure.get("kind") == "curve" and not _has_cjk_font()
-            and any(ord(ch) >= 0x1100 for name in names for ch in name))
-
-
-def _html_legend(figure: dict) -> str:
-    """The curve's legend as HTML under the picture, in the default colour cycle's plotting order."""
-    names = [str(n) for n in (figure.get("series") or {})]
-    items = [f'<span><i style="background:{to_hex(f"C{i % 10}")}"></i>{escape(n)}</span>' for i, n in enumerate(names)]
-    if figure.get("scatter"):
-        items.append('<span><i style="background:#595959;height:.4rem;width:.4rem;border-radius:50%"></i>data</span>')
-    return f'<div class="legend">{"".join(items)}</div>'
-
-
-def render_figure(figure: dict) -> str:
+def render_figure(figure: Figure) -> str:
     """One picture as an HTML <figure> with an embedded PNG; a note instead if it cannot be drawn."""
-    title = escape(str(figure.get("title") or ""))
-    draw = _DRAW.get(str(figure.get("kind")))
+    title = escape(figure.title)
+    draw = _DRAW.get(figure.kind)
     try:
         if draw is None:
             raise ValueError("unknown kind")
@@ -247,7 +203,7 @@ def render_figure(figure: dict) -> str:
         return f"<figure><figcaption>{title} {note}</figcaption></figure>"
     alt = title or "plot"
     return (f'<figure><img src="{uri}" alt="{alt}" width="{int(FIG_SIZE[0] * FIG_DPI)}">'
-            f"{_html_legend(figure) if _needs_html_legend(figure) else ''}<figcaption>{title}</figcaption></figure>")
+            f"<figcaption>{title}</figcaption></figure>")
 
 
 # ---------------------------------------------------------------- feedback page
@@ -265,72 +221,72 @@ def _points_class(score: float, max_score: float) -> str:
     return "partial" if score > 0 else "zero"
 
 
-def _status_html(result: dict) -> str:
-    status = str(result.get("status", ""))
-    label, text = STATUS_TEXT.get(status, (status, ""))
+def _status_html(result: SubmissionResult) -> str:
+    status = result.status.value
+    label, text = STATUS_TEXT[status]
     parts = [f"<b>{escape(label)}.</b> {escape(text)}"]
-    if result.get("reason"):
-        parts.append(f"<br>Details: {escape(str(result['reason']))}")
-    if status in STOPPED_STATUSES:
-        lost = [str(q.get("title") or q.get("id")) for q in result.get("questions") or []
-                if not q.get("harvested", True)]
+    if result.reason:
+        parts.append(f"<br>Details: {escape(result.reason)}")
+    if result.status in STOPPED:
+        lost = [q.title or q.id for q in result.questions if not q.harvested]
         if lost:
             parts.append("<br>Scored 0 because the run stopped before them: " + escape(", ".join(lost)) + ".")
+    parts += [f"<br>{escape(note)}" for note in result.notes]
     return f'<div class="status status-{escape(status)}">{"".join(parts)}</div>'
 
 
-def _checks_html(checks: list[dict]) -> str:
-    failed = [c for c in checks if not c.get("passed")]
-    passed = [c for c in checks if c.get("passed")]
+def _checks_html(checks: list[Check]) -> str:
+    failed = [c for c in checks if not c.passed]
+    passed = [c for c in checks if c.passed]
     html = ""
     if failed:
         items = "".join(
-            f'<li><b>✗ {escape(str(c.get("name", "")))}</b> <span class="muted">'
-            f'({format_number(_float(c.get("points")))} / {format_number(_float(c.get("max")))})</span>'
-            f'<div class="msg">{escape(str(c.get("message") or "(no message)"))}</div></li>'
+            f'<li><b>✗ {escape(c.name)}</b> <span class="muted">'
+            f'({format_number(c.points)} / {format_number(c.max_points)})</span>'
+            f'<div class="msg">{escape(c.message or "(no message)")}</div></li>'
             for c in failed)
         html += f'<ul class="failed">{items}</ul>'
     if passed:
-        names = ", ".join(escape(str(c.get("name", ""))) for c in passed)
+        names = ", ".join(escape(c.name) for c in passed)
         html += f'<p class="passed"><span class="full">✓ Passed:</span> {names}</p>'
     return html
 
 
-def _question_html(question: dict, checks: list[dict], figures: list[dict]) -> str:
-    qid, title = str(question.get("id", "")), str(question.get("title") or question.get("id", ""))
-    score, max_score = _float(question.get("score")), _float(question.get("max_score"))
+def _question_html(question: Question, checks: list[Check], figures: list[Figure]) -> str:
+    qid, title = question.id, question.title or question.id
+    score, max_score = question.score, question.max_score
     shown_id = f' <span class="muted">({escape(qid)})</span>' if qid and qid != title else ""
     head = (f'<h2>{escape(title)}{shown_id} <span class="pts '
             f'{_points_class(score, max_score)}">{format_number(score)} / {format_number(max_score)}</span></h2>')
     body = _checks_html(checks)
     if not checks:
         body = ('<p class="muted">Not checked: the run stopped before this question.</p>'
-                if not question.get("harvested", True) else '<p class="muted">No checks recorded.</p>')
+                if not question.harvested else '<p class="muted">No checks recorded.</p>')
     return f"<section>{head}{body}{''.join(render_figure(f) for f in figures)}</section>"
 
 
-def render_feedback(result: dict) -> str:
+def render_feedback(result: SubmissionResult) -> str:
     """The student's feedback page: total, status in plain words, and per question its points, the message of
     every failed check, the names of passed checks, and its pictures. Self-contained HTML (UTF-8, inline CSS)."""
-    student, homework = str(result.get("student", "")), str(result.get("homework", ""))
-    questions = list(result.get("questions") or [])
-    checks, figures = list(result.get("checks") or []), list(result.get("figures") or [])
-    known = {str(q.get("id")) for q in questions}
-    sections = [_question_html(q, [c for c in checks if str(c.get("question")) == str(q.get("id"))],
-                               [f for f in figures if str(f.get("question")) == str(q.get("id"))])
-                for q in questions]
-    other_checks = [c for c in checks if str(c.get("question")) not in known]
-    other_figures = [f for f in figures if str(f.get("question")) not in known]
+    student, homework = result.student, result.homework
+    known = {q.id for q in result.questions}
+    sections = [_question_html(q, [c for c in result.checks if c.question == q.id],
+                               [f for f in result.figures if f.question == q.id])
+                for q in result.questions]
+    other_checks = [c for c in result.checks if c.question not in known]
+    other_figures = [f for f in result.figures if f.question not in known]
     if other_checks or other_figures:
-        sections.append(_question_html({"id": "", "title": "Other checks"}, other_checks, other_figures))
-    score, max_score = _float(result.get("score")), _float(result.get("max_score"))
-    header = (f'<header><h1>{escape(homework)}</h1><p>Student: <b>{escape(student)}</b></p>'
+        sections.append(_question_html(Question("", "Other checks", True, 0.0, 0.0), other_checks, other_figures))
+    score, max_score = result.score, result.max_score
+    name = f" ({escape(result.name)})" if result.name else ""
+    late = ' <span class="partial">late</span>' if result.late else ""
+    header = (f'<header><h1>{escape(homework)}</h1><p>Student: <b>{escape(student)}</b>{name}{late}</p>'
               f'<p class="total">Score: <b class="{_points_class(score, max_score)}">{format_number(score)}</b>'
               f" / {format_number(max_score)}</p>{_status_html(result)}</header>")
     return _page(f"{escape(homework)}: {escape(student)}", header + "\n" + "\n".join(sections))
 
 
-def write_feedback(result: dict, path: Path) -> None:
+def write_feedback(result: SubmissionResult, path: Path) -> None:
     """Write the student's feedback page atomically."""
     atomic_write_text(path, render_feedback(result))
 
@@ -347,19 +303,18 @@ def _table(headers: Iterable[str], rows: Iterable[Iterable[str]], numeric: Colle
     return f"<table><thead><tr>{cells('th', headers)}</tr></thead><tbody>{body}</tbody></table>"
 
 
-def _status_counts_html(results: list[dict]) -> str:
-    counts = Counter(str(r.get("status", "")) for r in results)
-    statuses = [*STATUSES, *sorted(s for s in counts if s not in STATUSES)]
-    rows = [[escape(s), str(counts.get(s, 0))] for s in statuses]
+def _status_counts_html(results: list[SubmissionResult]) -> str:
+    counts = Counter(r.status for r in results)
+    rows = [[escape(s.value), str(counts.get(s, 0))] for s in Status]
     rows.append(["<b>total</b>", f"<b>{len(results)}</b>"])
     return _table(["status", "submissions"], rows, numeric={1})
 
 
-def _histogram_html(results: list[dict]) -> str:
-    scores = [_float(r.get("score")) for r in results]
-    top = max([_float(r.get("max_score")) for r in results] + scores + [1.0])
+def _histogram_html(results: list[SubmissionResult]) -> str:
+    scores = [r.score for r in results]
+    top = max([r.max_score for r in results] + scores + [1.0])
 
-    def draw(fig: Figure) -> None:
+    def draw(fig: MplFigure) -> None:
         ax = fig.add_subplot()
         ax.hist(scores, bins=np.linspace(0.0, top, 21), color="#4c72b0", edgecolor="white")
         ax.set_xlabel("score")
@@ -370,48 +325,47 @@ def _histogram_html(results: list[dict]) -> str:
             "<figcaption>Scores of all submissions</figcaption></figure>")
 
 
-def _question_stats_html(results: list[dict], question_ids: list[str]) -> str:
+def _question_stats_html(results: list[SubmissionResult], question_ids: list[str]) -> str:
     rows = []
     for qid in question_ids:
-        records = [q for r in results for q in r.get("questions") or [] if str(q.get("id")) == qid]
-        title = next((str(q.get("title")) for q in records if q.get("title")), qid)
-        max_score = max((_float(q.get("max_score")) for q in records), default=0.0)
-        scores = [_question_scores(r).get(qid, 0.0) for r in results]
-        checks = [c for r in results for c in r.get("checks") or [] if str(c.get("question")) == qid]
+        records = [q for r in results for q in r.questions if q.id == qid]
+        title = next((q.title for q in records if q.title), qid)
+        max_score = max((q.max_score for q in records), default=0.0)
+        scores = [r.question_scores().get(qid, 0.0) for r in results]
+        checks = [c for r in results for c in r.checks if c.question == qid]
         mean = sum(scores) / len(scores) if scores else 0.0
         full = sum(1 for s in scores if max_score > 0 and s >= max_score) / len(scores) if scores else 0.0
-        passed = sum(1 for c in checks if c.get("passed")) / len(checks) if checks else 0.0
+        passed = sum(1 for c in checks if c.passed) / len(checks) if checks else 0.0
         rows.append([escape(qid), escape(title), format_number(max_score), format_number(mean),
                      f"{full:.0%}", f"{passed:.0%}" if checks else "–"])
     return _table(["question", "title", "max", "mean score", "full marks", "checks passed"], rows,
                   numeric={2, 3, 4, 5})
 
 
-def _slowest_html(results: list[dict]) -> str:
-    slowest = sorted(results, key=lambda r: (-_float(r.get("seconds")), _student(r)))[:SLOWEST_COUNT]
-    rows = [[escape(_student(r)), format_seconds(r.get("seconds")), escape(str(r.get("status", "")))]
-            for r in slowest]
+def _slowest_html(results: list[SubmissionResult]) -> str:
+    slowest = sorted(results, key=lambda r: (-r.seconds, r.student))[:SLOWEST_COUNT]
+    rows = [[escape(r.student), format_seconds(r.seconds), escape(r.status.value)] for r in slowest]
     return _table(["student", "seconds", "status"], rows, numeric={1})
 
 
-def _students_html(results: list[dict]) -> str:
-    rows = [[f'<a href="{escape(feedback_href(_student(r)))}">{escape(_student(r))}</a>',
-             escape(str(r.get("status", ""))), format_number(_float(r.get("score"))),
-             format_number(_float(r.get("max_score"))), format_seconds(r.get("seconds")),
-             escape(str(r.get("reason") or ""))]
+def _students_html(results: list[SubmissionResult]) -> str:
+    rows = [[f'<a href="{escape(feedback_href(r.student))}">{escape(r.student)}</a>', escape(r.name),
+             late_text(r.late), escape(r.status.value), format_number(r.score), format_number(r.max_score),
+             format_seconds(r.seconds), escape(" ".join([r.reason, *r.notes]).strip())]
             for r in sorted(results, key=_student)]
-    return _table(["student", "status", "score", "max", "seconds", "reason"], rows, numeric={2, 3, 4})
+    return _table(["student", "name", "late", "status", "score", "max", "seconds", "reason"], rows,
+                  numeric={4, 5, 6})
 
 
-def render_summary(results: list[dict], question_ids: list[str]) -> str:
+def render_summary(results: list[SubmissionResult], question_ids: list[str]) -> str:
     """The class summary page: submissions per status, score histogram, mean score and pass rates per question
     (over all submissions; a question missing from a result counts as 0), the slowest submissions, and every
     student linked to `feedback/<student>.html`."""
-    homeworks = sorted({str(r.get("homework", "")) for r in results if r.get("homework")})
+    homeworks = sorted({r.homework for r in results if r.homework})
     title = escape(", ".join(homeworks) or "assignkit")
     body = "\n".join([
         f"<h1>{title}: class summary</h1>",
-        f'<p class="muted">{len(results)} submissions.</p>',
+        f'<p class="muted">{len(results)} submissions. {_sandbox_html(results)}</p>',
         "<h2>Status</h2>", _status_counts_html(results),
         "<h2>Scores</h2>", _histogram_html(results),
         "<h2>Questions</h2>",
@@ -424,6 +378,20 @@ def render_summary(results: list[dict], question_ids: list[str]) -> str:
     return _page(f"{title}: class summary", body)
 
 
-def write_summary(results: list[dict], question_ids: list[str], path: Path) -> None:
+def _sandbox_html(results: list[SubmissionResult]) -> str:
+    """The sandbox mode(s) the rows were graded in (one per run; several when merged from several runs)."""
+    counts = Counter(r.sandbox or "unknown" for r in results)
+    modes = ", ".join(f"{escape(mode)} ({n})" if len(counts) > 1 else escape(mode) for mode, n in sorted(counts.items()))
+    warning = " — not isolated: submissions ran unsandboxed" if "none" in counts else ""
+    return f"Sandbox: <b>{modes}</b>{warning}."
+
+
+def write_summary(results: list[SubmissionResult], question_ids: list[str], path: Path) -> None:
     """Write summary.html atomically."""
     atomic_write_text(path, render_summary(results, question_ids))
+
+
+def write_tables(results: list[SubmissionResult], question_ids: list[str], out_dir: Path) -> None:
+    """grades.csv and summary.html of a whole class, in `out_dir`."""
+    write_grades_csv(results, question_ids, out_dir / "grades.csv")
+    write_summary(results, question_ids, out_dir / "summary.html")
