@@ -49,12 +49,14 @@ class KernelReaper:
 
     A safety net (kernels used to outlive their submission, infinite loops included, until 4ddedf0): a kernel
     still running once its sandbox folder is gone (grade_one deletes it) is killed and counted in `leaked` (pids of
-    its `unshare`). Only kernels of the batch writing to `out_dir` are touched: their `unshare` has
-    `--hide=<out_dir>`.
+    its `unshare` or `bwrap`). Only kernels of the batch writing to `out_dir` are touched: their `unshare` has
+    `--hide=<out_dir>`; with `bubblewrap` (userns mode), kernels this test process started, through a grader run
+    as another user or not.
     """
 
-    def __init__(self, out_dir: Path):
+    def __init__(self, out_dir: Path, bubblewrap: bool = False):
         self.mark = f"--hide={Path(out_dir).resolve()}"
+        self.bubblewrap = bubblewrap
         self.leaked: set[int] = set()
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._loop, daemon=True)
@@ -78,15 +80,33 @@ class KernelReaper:
                 args = (proc / "cmdline").read_bytes().decode(errors="replace").split("\0")
             except OSError:
                 continue
-            if not args[0].endswith("unshare") or self.mark not in args or "--give" not in args:
+            if self.bubblewrap:
+                if not args[0].endswith("bwrap") or "--chdir" not in args or not _descends(int(proc.name)):
+                    continue
+                workdir = Path(args[args.index("--chdir") + 1])
+            elif not args[0].endswith("unshare") or self.mark not in args or "--give" not in args:
                 continue
-            if finished_only and Path(args[args.index("--give") + 1]).parent.exists():
+            else:
+                workdir = Path(args[args.index("--give") + 1]).parent
+            if finished_only and workdir.exists():
                 continue
             pid = int(proc.name)
             for child in _children(pid) + [pid]:
                 with contextlib.suppress(OSError):
                     os.kill(child, signal.SIGKILL)
             self.leaked.add(pid)
+
+
+def _descends(pid: int) -> bool:
+    """Whether `pid` was started, directly or not, by this process."""
+    while pid > 1:
+        try:
+            pid = int(Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[1])
+        except (OSError, ValueError, IndexError):
+            return False
+        if pid == os.getpid():
+            return True
+    return False
 
 
 def _children(pid: int) -> list[int]:

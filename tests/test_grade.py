@@ -19,6 +19,7 @@ from assignkit.execute import Execution, Limits
 from assignkit.grade import grade_batch
 from assignkit.harvest import harvest_source
 from assignkit.results import SubmissionResult
+from assignkit.sandbox import choose_mode
 from assignkit.shards import Manifest, Shard
 from conftest import KernelReaper, tiny_notebook
 
@@ -62,7 +63,7 @@ class InProcessExecutor:
         return Execution("graded", harvested=harvested, notebook=job.notebook)
 
 
-def _serial_pool(homework, todo, settings, isolated):
+def _serial_pool(homework, todo, settings):
     for submission in todo:
         yield grade.grade_one(homework, submission, settings)
 
@@ -76,7 +77,7 @@ def in_process(monkeypatch):
     return InProcessExecutor
 
 
-def _nothing_to_grade(homework, todo, settings, isolated):
+def _nothing_to_grade(homework, todo, settings):
     assert todo == [], f"regraded {[s.student for s in todo]}"
     yield from ()
 
@@ -178,7 +179,7 @@ def test_interrupted_run_keeps_finished_rows_and_the_rerun_finishes(tiny_course,
     _write(folder, {"kim": tiny_notebook(tiny_course), "lee": tiny_notebook(tiny_course, WRONG_WEIGHTS),
                     "park": tiny_notebook(tiny_course, blank=True)})
 
-    def interrupted_pool(homework, todo, settings, isolated):
+    def interrupted_pool(homework, todo, settings):
         yield grade.grade_one(homework, todo[0], settings)
         raise KeyboardInterrupt  # Ctrl-C while the second one runs
 
@@ -240,7 +241,7 @@ def test_submissions_under_tmp_can_be_graded(tiny_course, tmp_path):
     assert [(r.student, r.status, r.score) for r in results] == [("kim", "graded", 4), ("lee", "graded", 4)]
 
 
-def _pool_catching_errors(homework, todo, settings, isolated):
+def _pool_catching_errors(homework, todo, settings):
     """Like the real pool: an exception in grade_one comes back as the outcome."""
     for submission in todo:
         try:
@@ -279,7 +280,7 @@ def test_results_files_are_typed_results(tiny_course, folder, tmp_path, in_proce
     for result in results:
         assert SubmissionResult.read(tmp_path / "out" / "results" / f"{result.student}.json") == result
         assert result.homework_fingerprint == grade.Homework.load(tiny_course, "tiny").fingerprint
-        assert result.sandbox == ("root" if grade.Isolation.available() else "none")
+        assert result.sandbox == choose_mode(no_sandbox=False)
 
 
 def test_a_shard_grades_its_students_and_writes_no_tables(tiny_course, folder, tmp_path, in_process):

@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import csv
 import os
+import shutil
 import socket
+import sys
 import textwrap
 import time
 from dataclasses import dataclass
@@ -14,9 +16,12 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from assignkit.execute import Isolation, Limits
+import unprivileged
+from assignkit.execute import Limits
 from assignkit.grade import FIRST_SANDBOX_UID, grade_batch
+from assignkit.layout import Course
 from assignkit.results import SubmissionResult
+from assignkit.sandbox import ROOT, USERNS, own_writable_cgroups, userns_problem
 from conftest import KernelReaper, tiny_notebook
 
 pytestmark = pytest.mark.slow
@@ -34,6 +39,10 @@ HIDDEN_SOURCE = ("def test_", "torch.sigmoid(2 * x - 1)", "pytest.mark.check",
 # What the fake-grades writer writes: assembled at run time, so the submission's source does not hold it.
 FAKE_MARK = "FAKE-ROW-3b9d"
 FAKE_MARK_SOURCE = '"FAKE" + "-ROW-" + "3b9d"'
+
+SLEEPER_SECONDS = "4321.5"  # the detached sleeper's argument: how the test finds it
+PLANTED = "planted-by-student-7c1e.py"  # what the planter tries to create in the Python installation
+TORCH_FOLDER = os.path.dirname(__import__("importlib.util").util.find_spec("torch").origin)
 
 CORRECT_Q1 = "t = x * 2"
 CORRECT_Q2 = ("net = torch.nn.Sequential(torch.nn.Linear(1, 1), torch.nn.Sigmoid())\n"
@@ -252,6 +261,42 @@ def _submissions(course, folder: Path, out: Path, port: int, canary: Path, victi
             os.rename(".harvest", ".harvest-old")
             os.symlink({str(victim)!r}, ".harvest")
             """)}),
+        # A grandchild in a session of its own, its parent gone: nothing ties it to the kernel but the sandbox.
+        "sleeper": tiny_notebook(course, _q1(f"""
+            import os, time
+            if os.fork() == 0:
+                os.setsid()
+                if os.fork() == 0:
+                    os.execvp("sleep", ["sleep", {SLEEPER_SECONDS!r}])
+                os._exit(0)
+            os.wait()
+            time.sleep(0.5)
+            print("sleeper " + "started")
+            """)),
+        "planter": tiny_notebook(course, _q1(f"""
+            import os, sys, torch
+            for folder in (os.path.dirname(torch.__file__), sys.prefix):
+                try:
+                    with open(os.path.join(folder, {PLANTED!r}), "w") as f:
+                        f.write("print('planted')")
+                    print("planted" + "-ok", folder)
+                except OSError as error:
+                    print("plant" + "-refused", folder, type(error).__name__)
+            """)),
+        # Undo the hiding: unmount the empty tmpfs over the course's top folder, then read the checks.
+        "unmounter": tiny_notebook(course, _q1(f"""
+            import ctypes, os
+            libc = ctypes.CDLL(None, use_errno=True)
+            top = "/" + {course_root!r}.strip("/").split("/")[0]
+            for target in (top, "/tmp", "/root", "/home"):
+                for flags in (0, 2):  # plain, MNT_DETACH
+                    result = libc.umount2(target.encode(), flags)
+                    print("umount", target, flags, "->", result, os.strerror(ctypes.get_errno()) if result else "")
+            try:
+                print(open({course_root!r} + "/autograder/tiny/test_tiny.py").read())
+            except OSError as error:
+                print("checks " + "unreadable", type(error).__name__)
+            """)),
         "malformed_json": '{"cells": [{"cell_type": "code", "source": "t = x * 2"',
         "empty": b"",
         "other_homework": nbformat.writes(other_homework),
@@ -270,6 +315,10 @@ class Graded:
     victim: Path  # a folder holding q3_double/, which the harvest_symlink submission points at
     seconds: float
     leaked_kernels: int  # kernels still running when their submission was done
+    mode: str  # the sandbox's
+    cgroups: bool  # whether the sandbox had cgroups (a memory budget for all its processes together)
+    sleepers: list[int]  # detached sleepers still running once the batch was done
+    planted_in: list[Path]  # torch's package folder and sys.prefix of the Python the kernels ran
 
     def row(self, student: str) -> dict[str, str]:
         (row,) = [r for r in self.rows if r["student"] == student]
@@ -279,26 +328,69 @@ class Graded:
         return (self.out / "executed" / f"{student}.ipynb").read_text()
 
 
-@pytest.fixture(scope="module")
+@dataclass(frozen=True)
+class Pass:
+    """Where the hostile batch runs: as root (root mode), or as an ordinary user (userns mode, bubblewrap)."""
+
+    mode: str
+    as_user: bool  # root runs the grader as the `nobody` account through setpriv
+
+    @staticmethod
+    def of(mode: str) -> "Pass":
+        if mode == ROOT:
+            if os.geteuid() != 0:
+                pytest.skip("root mode needs root")
+            return Pass(ROOT, False)
+        if os.geteuid() == 0:
+            try:
+                unprivileged.account()
+            except unprivileged.Unavailable as reason:
+                pytest.skip(str(reason))
+            return Pass(USERNS, True)
+        problem = userns_problem()
+        if problem:
+            pytest.skip(f"userns mode unavailable: {problem}")
+        return Pass(USERNS, False)
+
+
+@pytest.fixture(scope="module", params=[ROOT, USERNS])
 def graded(tiny_course, tmp_path_factory, request) -> Graded:
+    run = Pass.of(request.param)
     request.addfinalizer(_remove_fake_files)
-    folder = tmp_path_factory.mktemp("hostile-submissions")
-    out = tmp_path_factory.mktemp("hostile-out") / "out"
-    canary = tmp_path_factory.mktemp("canary") / "precious.txt"
+    if run.as_user:
+        base = unprivileged.shared_folder("assignkit-hostile-")
+        request.addfinalizer(lambda: shutil.rmtree(base, ignore_errors=True))
+        python = unprivileged.make_python(base)
+        course = Course(base / "course")
+        shutil.copytree(tiny_course.root, course.root)
+        made = [base / name for name in ("submissions", "outs", "canary", "victim")]
+    else:
+        course = tiny_course
+        made = [tmp_path_factory.mktemp(name) for name in ("hostile-submissions", "hostile-out", "canary", "victim")]
+    for folder in made:
+        folder.mkdir(exist_ok=True)
+    folder, out, canary, victim = made[0], made[1] / "out", made[2] / "precious.txt", made[3]
     canary.write_text("precious")
-    victim = tmp_path_factory.mktemp("victim")
     (victim / "q3_double").mkdir()
     (victim / "q3_double" / "precious.txt").write_text("precious")
     listener = socket.create_server(("127.0.0.1", 0))
     try:
-        submissions = _submissions(tiny_course, folder, out, listener.getsockname()[1], canary, victim)
+        submissions = _submissions(course, folder, out, listener.getsockname()[1], canary, victim)
         for student, content in submissions.items():
             path = folder / f"{student}.ipynb"
             path.write_bytes(content) if isinstance(content, bytes) else path.write_text(content)
         started = time.monotonic()
-        with KernelReaper(out) as reaper:
-            results = grade_batch(tiny_course, "tiny", [folder], out, jobs=2, limits=LIMITS,
-                                  on_note=lambda note: None)
+        with KernelReaper(out, bubblewrap=run.mode == USERNS) as reaper:
+            if run.as_user:
+                unprivileged.give(base)
+                results, cgroups = unprivileged.grade_as_user(python, base, course.root, "tiny", folder, out, LIMITS,
+                                                              jobs=2, mode=run.mode)
+                planted_in = [Path(TORCH_FOLDER), python.parent.parent]
+            else:
+                results = grade_batch(course, "tiny", [folder], out, jobs=2, limits=LIMITS,
+                                      on_note=lambda note: None, mode=run.mode)
+                cgroups = run.mode == ROOT or bool(own_writable_cgroups())
+                planted_in = [Path(TORCH_FOLDER), Path(sys.prefix)]
             seconds = time.monotonic() - started
         listener.settimeout(0.5)
         try:
@@ -312,8 +404,20 @@ def graded(tiny_course, tmp_path_factory, request) -> Graded:
         listener.close()
     with (out / "grades.csv").open(newline="") as f:
         rows = list(csv.DictReader(f))
-    return Graded({r.student: r for r in results}, rows, out, tiny_course.root, sorted(submissions), received,
-                  canary, victim, seconds, len(reaper.leaked))
+    return Graded({r.student: r for r in results}, rows, out, course.root, sorted(submissions), received,
+                  canary, victim, seconds, len(reaper.leaked), run.mode, cgroups, _sleepers(), planted_in)
+
+
+def _sleepers() -> list[int]:
+    """Processes of the detached sleeper, anywhere on the machine."""
+    found = []
+    for proc in Path("/proc").glob("[0-9]*"):
+        try:
+            if (proc / "cmdline").read_bytes().split(b"\0")[:2] == [b"sleep", SLEEPER_SECONDS.encode()]:
+                found.append(int(proc.name))
+        except OSError:
+            continue
+    return found
 
 
 def _source_text(graded: Graded) -> str:
@@ -368,8 +472,30 @@ def _remove_fake_files() -> None:
 
 # --- the batch as a whole ----------------------------------------------------------------------------------------
 
-def test_sandbox_is_active():
-    assert Isolation.available(), "these tests are meant to run as root on Linux, where kernels are sandboxed"
+def test_every_row_says_which_sandbox(graded):
+    assert {r.sandbox for r in graded.results.values()} == {graded.mode}
+    for path in (graded.out / "results").glob("*.json"):
+        assert f'"sandbox": "{graded.mode}"' in path.read_text()
+
+
+def test_a_detached_process_does_not_outlive_the_batch(graded):
+    _expect(graded, "sleeper", "graded", FULL)
+    assert "sleeper started" in graded.executed("sleeper")
+    assert graded.sleepers == []
+
+
+def test_the_python_installation_is_read_only(graded):
+    _expect(graded, "planter", "graded", FULL)
+    executed = graded.executed("planter")
+    assert executed.count("plant-refused") == 2 and "planted-ok" not in executed
+    assert [folder for folder in graded.planted_in if (folder / PLANTED).exists()] == []
+
+
+def test_the_hiding_cannot_be_unmounted(graded):
+    _expect(graded, "unmounter", "graded", FULL)
+    executed = graded.executed("unmounter")
+    assert "umount /tmp 2 -> -1" in executed and "-> 0" not in executed
+    assert "checks unreadable" in executed
 
 
 def test_every_submission_has_exactly_one_row(graded):
@@ -477,6 +603,9 @@ def test_torch_memory_bomb(graded):
 
 
 def test_memory_limit_covers_child_processes(graded):
+    if not graded.cgroups:
+        pytest.skip(f"{graded.mode} mode without a cgroup this user may make groups in: the memory limit holds per "
+                    "process only (docs/sandbox.md)")
     # The sandbox's memory limit holds for its processes together (a cgroup), so not all sixteen children can
     # hold their 64 MB at once; which process the kernel's OOM killer picks decides the status.
     executed, status = graded.executed("memory_children"), graded.results["memory_children"].status

@@ -1,12 +1,18 @@
 import copy
+import functools
 import json
+from pathlib import Path
 
 import nbformat
 import pytest
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook, new_output
 
-from assignkit.preflight import NotGradable, prepare, prepare_submission
+import editors
+from assignkit.layout import Course
+from assignkit.preflight import MATCHED_BY_CONTENT_NOTE, NotGradable, prepare, prepare_submission
 from assignkit.submissions import Submission
+
+ROOT = Path(__file__).resolve().parents[1]
 
 BLANK = "# YOUR CODE HERE\nraise NotImplementedError()"
 
@@ -136,7 +142,8 @@ def test_deeply_nested_json_is_refused_not_crashed():
 def test_another_homeworks_notebook():
     other = new_notebook(cells=[answer("p1_answer", "x = 1"), form_test("p1_form", "assert x")])
     assert reason(as_bytes(other), "hw1") == (
-        "this is not hw1 — none of its answer cells (q1_answer, q2_answer) were found")
+        "this is not hw1 — none of its answer cells (q1_answer, q2_answer) were found, "
+        "and only 0 of its 5 locked and test cells by their text")
 
 
 def test_notebook_without_nbgrader_metadata_is_another_homework():
@@ -153,19 +160,19 @@ def test_problem_found_while_collecting_is_the_reason():
 # --- restored ------------------------------------------------------------------------------------------------
 
 def test_unchanged_release_comes_back_as_it_is():
-    prepared = prepare(as_bytes(release()), release(), "hw1")
+    prepared = prepare(as_bytes(release()), release(), "hw1").notebook
     assert prepared == release()
 
 
 def test_answer_source_is_the_students():
-    prepared = prepare(as_bytes(student(q1_answer="t = torch.zeros(3)")), release(), "hw1")
+    prepared = prepare(as_bytes(student(q1_answer="t = torch.zeros(3)")), release(), "hw1").notebook
     assert cell_by_id(prepared, "q1_answer").source == "t = torch.zeros(3)"
     assert cell_by_id(prepared, "q2_answer").source == BLANK
 
 
 def test_edited_locked_cells_are_restored():
     submitted = student(q1_answer="t = 1", q1_form="assert True", setup="import os", intro="# mine")
-    prepared = prepare(as_bytes(submitted), release(), "hw1")
+    prepared = prepare(as_bytes(submitted), release(), "hw1").notebook
     assert prepared.cells == release().cells[:2] + [answer("q1_answer", "t = 1")] + release().cells[3:]
 
 
@@ -176,14 +183,14 @@ def test_answer_metadata_comes_from_the_release():
     cell.metadata["tags"] = ["raises-exception"]
     cell.cell_type = "markdown"
     del cell["outputs"], cell["execution_count"]
-    restored = cell_by_id(prepare(as_bytes(submitted), release(), "hw1"), "q1_answer")
+    restored = cell_by_id(prepare(as_bytes(submitted), release(), "hw1").notebook, "q1_answer")
     assert restored == answer("q1_answer", "t = 1")
 
 
 def test_deleted_test_and_answer_cells_come_back():
     submitted = student(q1_answer="t = 1")
     submitted.cells = [cell for cell in submitted.cells if cell.id not in ("q1_form", "q2_answer", "intro")]
-    prepared = prepare(as_bytes(submitted), release(), "hw1")
+    prepared = prepare(as_bytes(submitted), release(), "hw1").notebook
     assert ids(prepared) == RELEASE_IDS
     assert cell_by_id(prepared, "q1_form").source == "assert t.shape == (3,)"
     assert cell_by_id(prepared, "q2_answer").source == BLANK
@@ -192,7 +199,7 @@ def test_deleted_test_and_answer_cells_come_back():
 def test_order_follows_the_release():
     submitted = student(q1_answer="t = 1", q2_answer="f = len")
     submitted.cells.reverse()
-    prepared = prepare(as_bytes(submitted), release(), "hw1")
+    prepared = prepare(as_bytes(submitted), release(), "hw1").notebook
     assert ids(prepared) == RELEASE_IDS
     assert cell_by_id(prepared, "q2_answer").source == "f = len"
 
@@ -203,7 +210,7 @@ def test_scratch_cells_stay_after_the_cell_they_followed():
     submitted.cells.insert(4, new_code_cell("print(t)"))  # after q1_answer
     submitted.cells.insert(5, new_code_cell("t.shape"))
     submitted.cells.append(new_code_cell("print('done')"))  # after q2_form, the last cell
-    prepared = prepare(as_bytes(submitted), release(), "hw1")
+    prepared = prepare(as_bytes(submitted), release(), "hw1").notebook
     assert ids(prepared) == ["my notes", "intro", "setup", "q1_answer", "print(t)", "t.shape", "q1_form",
                              "q2_text", "q2_answer", "q2_form", "print('done')"]
     assert [cell.cell_type for cell in prepared.cells][:1] == ["markdown"]
@@ -214,14 +221,14 @@ def test_scratch_cell_after_a_reordered_cell_moves_with_it():
     q2_form = submitted.cells.pop(6)
     submitted.cells.insert(1, q2_form)
     submitted.cells.insert(2, new_code_cell("scratch"))
-    prepared = prepare(as_bytes(submitted), release(), "hw1")
+    prepared = prepare(as_bytes(submitted), release(), "hw1").notebook
     assert ids(prepared) == RELEASE_IDS + ["scratch"]
 
 
 def test_cell_with_a_foreign_grade_id_is_scratch_without_nbgrader_metadata():
     submitted = student()
     submitted.cells.insert(3, new_code_cell("y = 2", metadata=flags("copied_from_hw2", solution=True)))
-    prepared = prepare(as_bytes(submitted), release(), "hw1")
+    prepared = prepare(as_bytes(submitted), release(), "hw1").notebook
     assert ids(prepared) == RELEASE_IDS[:3] + ["y = 2"] + RELEASE_IDS[3:]
     assert prepared.cells[3].metadata == {}
 
@@ -232,7 +239,7 @@ def test_duplicated_answer_cell_first_is_the_answer_others_are_scratch():
     duplicate.source = "t = 2"
     duplicate.id = "dup"
     submitted.cells.insert(3, duplicate)
-    prepared = prepare(as_bytes(submitted), release(), "hw1")
+    prepared = prepare(as_bytes(submitted), release(), "hw1").notebook
     assert ids(prepared) == RELEASE_IDS[:3] + ["t = 2"] + RELEASE_IDS[3:]
     assert cell_by_id(prepared, "q1_answer").source == "t = 1"
 
@@ -246,7 +253,7 @@ def test_outputs_and_execution_counts_are_cleared():
             cell.execution_count = number
     release_with_outputs = release()
     release_with_outputs.cells[1].outputs = [new_output("stream", name="stdout", text="leftover\n")]
-    prepared = prepare(as_bytes(submitted), release_with_outputs, "hw1")
+    prepared = prepare(as_bytes(submitted), release_with_outputs, "hw1").notebook
     code = [cell for cell in prepared.cells if cell.cell_type == "code"]
     assert len(code) == 6
     assert all(cell.outputs == [] and cell.execution_count is None for cell in code)
@@ -256,17 +263,17 @@ def test_result_is_a_valid_notebook_with_the_release_metadata_and_unique_ids():
     submitted = student(q1_answer="t = 1")
     submitted.cells.insert(0, new_code_cell("a", id="intro"))  # an id the release uses
     submitted.cells.append(new_code_cell("b"))
-    prepared = prepare(as_bytes(submitted), release(), "hw1")
+    prepared = prepare(as_bytes(submitted), release(), "hw1").notebook
     nbformat.validate(prepared)
     assert prepared.metadata == release().metadata
     assert len({cell.id for cell in prepared.cells}) == len(prepared.cells)
-    assert prepare(as_bytes(submitted), release(), "hw1") == prepared  # deterministic, ids included
+    assert prepare(as_bytes(submitted), release(), "hw1").notebook == prepared  # deterministic, ids included
 
 
 def test_inputs_are_not_changed():
     the_release = release()
     content = as_bytes(student(q1_answer="t = 1"))
-    prepared = prepare(content, the_release, "hw1")
+    prepared = prepare(content, the_release, "hw1").notebook
     prepared.cells[0].source = "changed"
     prepared.metadata["kernelspec"]["name"] = "changed"
     assert the_release == release()
@@ -287,7 +294,7 @@ def test_odd_editor_metadata_is_tolerated():
     data["cells"][3]["outputs"] = [{"output_type": "display_data", "data": ["not", "a", "mimebundle"]}]
     data["cells"][4]["attachments"] = "junk"
     data["cells"].append({"cell_type": "code", "source": "print(t)", "metadata": None})
-    prepared = prepare(json.dumps(data).encode(), release(), "hw1")
+    prepared = prepare(json.dumps(data).encode(), release(), "hw1").notebook
     assert ids(prepared) == RELEASE_IDS + ["print(t)"]
     assert cell_by_id(prepared, "q1_answer").source == "t = 1"
     nbformat.validate(prepared)
@@ -300,7 +307,170 @@ def test_old_notebook_minor_version_gets_no_ids_when_the_release_has_none():
         del cell["id"]
     submitted = student()
     submitted.cells.append(new_code_cell("extra"))
-    prepared = prepare(as_bytes(submitted), old_release, "hw1")
+    prepared = prepare(as_bytes(submitted), old_release, "hw1").notebook
     assert prepared.nbformat_minor == 4
     assert not any("id" in cell for cell in prepared.cells)
     nbformat.validate(prepared)
+
+
+# --- matched by content: the student's notebook lost its nbgrader metadata ---------------------------------------
+
+def stripped(notebook):
+    """The notebook with every cell's metadata and id deleted, as bytes."""
+    data = json.loads(as_bytes(notebook))
+    for cell in data["cells"]:
+        cell["metadata"] = {}
+        cell.pop("id", None)
+    return json.dumps(data).encode()
+
+
+def test_with_metadata_it_is_not_matched_by_content():
+    assert prepare(as_bytes(student(q1_answer="t = 1")), release(), "hw1").matched_by_content is False
+
+
+def test_stripped_notebook_is_restored_as_the_original():
+    submitted = student(q1_answer="t = torch.zeros(3)", q2_answer="f = len")
+    prepared = prepare(stripped(submitted), release(), "hw1")
+    assert prepared.matched_by_content is True
+    assert prepared.notebook == prepare(as_bytes(submitted), release(), "hw1").notebook
+
+
+def test_stripped_notebook_with_added_cells_keeps_them_where_they_were():
+    submitted = student(q1_answer="t = 1", q2_answer="f = len")
+    submitted.cells.insert(3, new_code_cell("print(t)"))  # after q1_answer
+    submitted.cells.insert(3, new_markdown_cell("my notes"))
+    submitted.cells.insert(0, new_code_cell("import numpy"))
+    prepared = prepare(stripped(submitted), release(), "hw1").notebook
+    assert ids(prepared) == ["import numpy", "intro", "setup", "q1_answer", "my notes", "print(t)", "q1_form",
+                             "q2_text", "q2_answer", "q2_form"]
+    assert cell_by_id(prepared, "q1_answer").source == "t = 1"
+    assert prepared == prepare(as_bytes(submitted), release(), "hw1").notebook
+
+
+def test_answer_split_into_cells_runs_in_the_students_order():
+    submitted = student(q1_answer="t = torch.zeros(3)")
+    submitted.cells.insert(3, new_code_cell("t = t + 1"))
+    prepared = prepare(stripped(submitted), release(), "hw1").notebook
+    assert ids(prepared)[2:5] == ["q1_answer", "t = t + 1", "q1_form"]
+    assert cell_by_id(prepared, "q1_answer").source == "t = torch.zeros(3)"
+
+
+def test_answer_written_below_the_blank_one_runs_after_it_as_with_metadata():
+    submitted = student()
+    submitted.cells.insert(3, new_code_cell("t = torch.zeros(3)"))
+    prepared = prepare(stripped(submitted), release(), "hw1").notebook
+    assert prepared == prepare(as_bytes(submitted), release(), "hw1").notebook
+    assert ids(prepared)[2:5] == ["q1_answer", "t = torch.zeros(3)", "q1_form"]
+
+
+def test_deleted_answer_cell_gets_the_release_blank():
+    submitted = student(q2_answer="f = len")
+    del submitted.cells[2]  # q1_answer
+    prepared = prepare(stripped(submitted), release(), "hw1").notebook
+    assert ids(prepared) == RELEASE_IDS
+    assert cell_by_id(prepared, "q1_answer").source == BLANK
+    assert cell_by_id(prepared, "q2_answer").source == "f = len"
+
+
+def test_edited_locked_and_test_cells_are_recognised_and_restored():
+    submitted = student(q1_answer="t = 1")
+    cell_by_id(submitted, "q1_form").source = "assert t.shape == (3,) or True"
+    cell_by_id(submitted, "setup").source = "import  torch\n\n"
+    prepared = prepare(stripped(submitted), release(), "hw1").notebook
+    assert ids(prepared) == RELEASE_IDS
+    assert cell_by_id(prepared, "q1_form").source == "assert t.shape == (3,)"
+    assert cell_by_id(prepared, "q1_answer").source == "t = 1"
+
+
+def test_a_copy_of_a_locked_cell_is_not_the_answer():
+    submitted = student(q1_answer="t = 1")
+    submitted.cells.insert(2, new_code_cell("import torch"))  # the setup cell again, above the answer
+    prepared = prepare(stripped(submitted), release(), "hw1").notebook
+    assert ids(prepared)[:5] == ["intro", "setup", "import torch", "q1_answer", "q1_form"]
+    assert cell_by_id(prepared, "q1_answer").source == "t = 1"
+
+
+def test_moved_locked_cell_is_restored_in_place_and_the_moved_copy_kept_as_the_students():
+    submitted = student(q1_answer="t = 1", q2_answer="f = len")
+    submitted.cells.append(submitted.cells.pop(4))  # q2_text to the end
+    prepared = prepare(stripped(submitted), release(), "hw1").notebook
+    assert ids(prepared) == RELEASE_IDS + ["## Q2"]
+    assert [cell_by_id(prepared, i).source for i in ("q1_answer", "q2_answer")] == ["t = 1", "f = len"]
+
+
+def test_only_the_answers_pasted_is_not_gradable():
+    answers_only = new_notebook(cells=[new_code_cell("t = torch.zeros(3)"), new_code_cell("f = len")])
+    assert reason(as_bytes(answers_only)) == (
+        "this is not hw1 — none of its answer cells (q1_answer, q2_answer) were found, "
+        "and only 0 of its 5 locked and test cells by their text")
+
+
+def test_fewer_than_half_of_the_locked_and_test_cells_is_not_gradable():
+    submitted = student(q1_answer="t = 1")
+    submitted.cells = [cell for cell in submitted.cells if cell.id in ("q1_answer", "setup", "q1_form")]
+    assert "only 2 of its 5 locked and test cells" in reason(stripped(submitted))
+    submitted.cells.insert(0, locked_text("intro", "# Homework 1"))
+    assert prepare(stripped(submitted), release(), "hw1").matched_by_content
+
+
+# --- the samples, saved the ways editors save them ---------------------------------------------------------------
+
+def _is_json(path):
+    try:
+        json.loads(path.read_bytes())
+    except ValueError:
+        return False
+    return True
+
+
+# broken.ipynb is cut off in the middle: no editor could open it.
+SAMPLES = [path for path in sorted((ROOT / "examples" / "submissions").glob("*/*.ipynb")) if _is_json(path)]
+
+
+@functools.cache
+def release_notebook(homework):
+    return nbformat.read(Course(ROOT).release_notebook(homework), as_version=4)
+
+
+@pytest.mark.parametrize("editor", sorted(editors.EDITORS))
+@pytest.mark.parametrize("sample", SAMPLES, ids=lambda path: f"{path.parent.name}/{path.stem}")
+def test_sample_saved_by_another_editor_is_prepared_as_the_original(sample, editor):
+    homework = sample.parent.name
+    data = json.loads(sample.read_bytes())
+    original = prepare(sample.read_bytes(), release_notebook(homework), homework)
+    converted = json.dumps(editors.EDITORS[editor](data), ensure_ascii=False).encode()
+    assert converted != sample.read_bytes()
+    prepared = prepare(converted, release_notebook(homework), homework)
+    assert prepared.notebook == original.notebook
+    assert prepared.matched_by_content is (editor not in editors.KEEPS_NBGRADER)
+
+
+def test_every_homework_has_samples_to_convert():
+    assert {path.parent.name for path in SAMPLES} == set(Course(ROOT).homeworks())
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("homework", Course(ROOT).homeworks())
+def test_samples_without_metadata_get_the_same_rows_as_the_originals(homework, tmp_path):
+    """Graded end to end: each sample as saved and with all cell metadata deleted (the other editors' copies
+    are proven above to be prepared into the same notebook as the original)."""
+    from assignkit.execute import Limits
+    from assignkit.grade import grade_batch
+
+    folder = tmp_path / "submissions"
+    folder.mkdir()
+    for sample in (ROOT / "examples" / "submissions" / homework).glob("*.ipynb"):
+        (folder / sample.name).write_bytes(sample.read_bytes())
+        if _is_json(sample):
+            converted = editors.without_metadata(json.loads(sample.read_bytes()))
+            (folder / f"{sample.stem}__stripped.ipynb").write_text(json.dumps(converted, ensure_ascii=False))
+    results = grade_batch(Course(ROOT), homework, [folder], tmp_path / "out", jobs=2, limits=Limits(),
+                          on_note=lambda note: None)
+    rows = {r["student"]: (r["status"], {q["id"]: q["score"] for q in r["questions"]}) for r in results}
+    converted = [r for r in results if "__" in r["student"]]
+    assert len(converted) == 4
+    for result in converted:
+        original = result["student"].split("__")[0]
+        assert rows[result["student"]] == rows[original], result["student"]
+        assert result["notes"] == [MATCHED_BY_CONTENT_NOTE]
+    assert {rows[name][0] for name in rows} >= {"graded", "kernel_died", "not_gradable"}

@@ -1,3 +1,4 @@
+import os
 import unicodedata
 import zipfile
 
@@ -156,9 +157,9 @@ def test_same_student_twice_names_both_origins(tmp_path):
 
 # --- refused paths ---------------------------------------------------------------------------------------------
 
-def refusal(paths, homework="hw1"):
+def refusal(paths, homework="hw1", lms=None):
     with pytest.raises(SubmissionError) as caught:
-        collect(paths, homework)
+        collect(paths, homework, lms)
     return str(caught.value)
 
 
@@ -221,3 +222,120 @@ def test_damaged_zip_member_gets_a_problem_and_the_rest_are_read(tmp_path):
     kim, lee = collect([archive], "hw1")
     assert kim.content == b"" and kim.problem.startswith("could not read it from the zip: Bad CRC-32")
     assert (lee.content, lee.problem) == (b"lee", None)
+
+
+# --- LMS downloads ---------------------------------------------------------------------------------------------
+
+def make_legacy_zip(path, members):
+    """A zip whose non-ASCII names are cp949 without the UTF-8 flag, as Korean Windows' zipper writes them."""
+    placeholders = {}
+    for index, name in enumerate(members):
+        raw = name.encode("cp949")
+        placeholders[name] = (f"@{index:03d}" + "~" * len(raw))[:len(raw)] if not name.isascii() else name
+    make_zip(path, {placeholders[name]: content for name, content in members.items()})
+    data = path.read_bytes()
+    for name, placeholder in placeholders.items():
+        data = data.replace(placeholder.encode(), name.encode("cp949"))
+    path.write_bytes(data)
+    return path
+
+
+MOODLE_MEMBERS = {  # "Download all submissions" with folders on (Moodle >= 3.1); the zip has no wrapper folder
+    "김민수_123456_assignsubmission_file_/hw2_dnn.ipynb": b"kim",
+    "Lee Seoyeon_123457_assignsubmission_file_/hw2_dnn.ipynb": b"lee",
+    "Lee Seoyeon_123457_assignsubmission_onlinetext_/onlinetext.html": b"<p>see the notebook</p>",
+    "Park Jihoon_123458_assignsubmission_onlinetext_/onlinetext.html": b"<p>I forgot the file</p>",
+}
+
+
+def lms_view(found):
+    return [(s.student, s.name, s.late, s.content, s.notes) for s in found]
+
+
+@pytest.mark.parametrize("make", [make_zip, make_legacy_zip])
+def test_moodle_zip_two_students_and_online_text(tmp_path, make):
+    archive = make(tmp_path / "DL-hw2_dnn-1234.zip", MOODLE_MEMBERS)
+    found = collect([archive], "hw2_dnn")
+    assert lms_view(found) == [("123456", "김민수", False, b"kim", ()), ("123457", "Lee Seoyeon", False, b"lee", ())]
+    assert found[0].origin == f"{archive}:김민수_123456_assignsubmission_file_/hw2_dnn.ipynb"
+
+
+def test_moodle_unpacked_under_a_wrapper_folder_with_mac_names(tmp_path):
+    root = tmp_path / "DL-hw2_dnn-1234"
+    for name, content in MOODLE_MEMBERS.items():
+        write(root / unicodedata.normalize("NFD", name), content)
+    write(root / "Choi Yujin_123459_assignsubmission_file_" / "sub" / "hw2_dnn.ipynb", b"choi")  # a file path
+    found = collect([tmp_path], "hw2_dnn")
+    assert [(s.student, s.name) for s in found] == [("123456", "김민수"), ("123457", "Lee Seoyeon"),
+                                                    ("123459", "Choi Yujin")]
+    assert found[2].content == b"choi"
+
+
+def test_moodle_flat_names_when_folders_are_off(tmp_path):
+    archive = make_zip(tmp_path / "dl.zip", {
+        "김민수_123456_assignsubmission_file_hw2_dnn.ipynb": b"kim",
+        "김민수_123456_assignsubmission_onlinetext_onlinetext.html": b"x",
+    })
+    assert lms_view(collect([archive], "hw2_dnn")) == [("123456", "김민수", False, b"kim", ())]
+
+
+def test_moodle_newest_of_two_notebooks_wins_and_the_row_says_so(tmp_path):
+    folder = tmp_path / "dl" / "김민수_123456_assignsubmission_file_"
+    old = write(folder / "hw2_dnn.ipynb", b"old")
+    new = write(folder / "hw2_dnn (1).ipynb", b"new")
+    write(folder / "scratch.ipynb", b"scratch")  # newest of all, but not named like the homework
+    os.utime(old, (1_700_000_000, 1_700_000_000))
+    os.utime(new, (1_700_000_100, 1_700_000_100))
+    [found] = collect([tmp_path / "dl"], "hw2_dnn")
+    assert found.content == b"new"
+    [note] = found.notes
+    assert note.startswith("제출 파일 3개 중 최신 파일 hw2_dnn (1).ipynb로 채점 (graded the newest of 3")
+    assert "not graded: hw2_dnn.ipynb, scratch.ipynb" in note
+
+
+CANVAS_MEMBERS = {  # "Download Submissions": flat, <sortable name>[_LATE]_<user id>_<attachment id>_<file>
+    "kimminsu_12345_67890_hw2_dnn.ipynb": b"kim",
+    "김서연_LATE_12346_67891_hw2_dnn.ipynb": b"seoyeon, late",
+    "parkjihoon_12347_67892_hw2_dnn.ipynb": b"park first",
+    "parkjihoon_12347_68001_hw2_dnn-1.ipynb": b"park resubmitted",
+    "leeminho_12348_67893_notes.pdf": b"%PDF",
+}
+
+
+@pytest.mark.parametrize("make", [make_zip, make_legacy_zip])
+def test_canvas_zip_with_late_and_resubmission(tmp_path, make):
+    archive = make(tmp_path / "dl-hw2-submissions.zip", CANVAS_MEMBERS)
+    found = collect([archive], "hw2_dnn")
+    assert [(s.student, s.name, s.late, s.content) for s in found] == [
+        ("12345", "kimminsu", False, b"kim"),
+        ("12346", "김서연", True, b"seoyeon, late"),
+        ("12347", "parkjihoon", False, b"park resubmitted"),
+    ]
+    assert found[0].notes == found[1].notes == ()
+    assert found[2].notes == ("제출 파일 2개 중 최신 파일 hw2_dnn-1.ipynb로 채점 (graded the newest of 2 submitted "
+                              "notebooks: hw2_dnn-1.ipynb; not graded: hw2_dnn.ipynb)",)
+
+
+def test_canvas_unpacked_folder_and_anonymous_grading(tmp_path):
+    folder = tmp_path / "dl"
+    write(folder / "anon_Xy12Z_67894_hw2_dnn.ipynb", b"anonymous")
+    write(folder / "LATE_anon_Ab34C_67895_hw2_dnn.ipynb", b"anonymous, late")
+    found = collect([folder], "hw2_dnn")
+    assert [(s.student, s.name, s.late) for s in found] == [("anon_Ab34C", "", True), ("anon_Xy12Z", "", False)]
+
+
+def test_lms_option_overrides_recognition(tmp_path):
+    folder = tmp_path / "dl"
+    write(folder / "kimminsu_12345_67890_hw2_dnn.ipynb", b"kim")
+    assert students(collect([folder], "hw2_dnn")) == ["12345"]
+    assert students(collect([folder], "hw2_dnn", lms="plain")) == ["kimminsu_12345_67890_hw2_dnn"]
+    message = refusal([folder], "hw2_dnn", lms="moodle")
+    assert message == (f"{folder}: no notebooks found; expected Moodle's folders "
+                       "<full name>_<participant id>_assignsubmission_file_/ holding a .ipynb")
+    assert refusal([folder], "hw2_dnn", lms="blackboard").startswith("unknown LMS format 'blackboard'")
+
+
+def test_a_single_canvas_file(tmp_path):
+    path = write(tmp_path / "김서연_LATE_12346_67891_hw2_dnn.ipynb", b"x")
+    [found] = collect([path], "hw2_dnn")
+    assert (found.student, found.name, found.late, found.origin) == ("12346", "김서연", True, str(path))

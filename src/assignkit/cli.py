@@ -65,6 +65,21 @@ def _limits(timeout: float, notebook_timeout: float, memory: int):
     return Limits(cell_seconds=timeout, notebook_seconds=notebook_timeout, memory_mb=memory)
 
 
+def _sandbox_mode(no_sandbox: bool) -> str:
+    from assignkit.sandbox import SandboxUnavailable, choose_mode
+
+    try:
+        return choose_mode(no_sandbox)
+    except SandboxUnavailable as error:
+        click.echo(f"error: {error}", err=True)
+        sys.exit(2)
+
+
+no_sandbox_option = click.option("--no-sandbox", is_flag=True,
+                                 help="Run student code without isolation (as this user, with network access); "
+                                      "every result is marked unsandboxed.")
+
+
 def limit_options(command):
     command = click.option("--memory", default=2048, show_default=True, help="Memory limit per submission, MB.")(command)
     command = click.option("--notebook-timeout", default=900.0, show_default=True,
@@ -82,9 +97,13 @@ def limit_options(command):
 @click.option("--force", is_flag=True, help="Regrade submissions already graded with the same notebook and checks.")
 @click.option("--shard", default=None, metavar="K/N",
               help="Grade only shard K of N (by a hash of the student id); `assignkit merge` then writes the tables.")
+@click.option("--lms", type=click.Choice(["moodle", "canvas", "nbgrader", "plain"]), default=None,
+              help="Layout of SUBMISSIONS (an LMS download); default: recognised by itself.")
+@no_sandbox_option
 @limit_options
 @course_option
-def grade(homework: str, submissions: tuple[Path, ...], out_dir: Path, force: bool, shard: str | None, jobs: int,
+def grade(homework: str, submissions: tuple[Path, ...], out_dir: Path, force: bool, shard: str | None,
+          lms: str | None, no_sandbox: bool, jobs: int,
           timeout: float, notebook_timeout: float, memory: int, course_root: Path | None) -> None:
     """Grade SUBMISSIONS (.ipynb files, folders, nbgrader submitted/ trees or .zip files) of HOMEWORK."""
     from tqdm import tqdm
@@ -93,11 +112,15 @@ def grade(homework: str, submissions: tuple[Path, ...], out_dir: Path, force: bo
     from assignkit.shards import Shard, ShardError
     from assignkit.submissions import SubmissionError
 
+    from assignkit.sandbox import describe
+
     try:
         part = Shard.parse(shard) if shard else None
     except ShardError as error:
         raise click.BadParameter(str(error), param_hint="--shard") from None
     course = _course(course_root)
+    mode = _sandbox_mode(no_sandbox)
+    click.echo(describe(mode))
     try:
         course.require([homework])
         with tqdm(unit="submission", dynamic_ncols=True) as bar:
@@ -108,7 +131,7 @@ def grade(homework: str, submissions: tuple[Path, ...], out_dir: Path, force: bo
 
             results = grade_batch(course, homework, list(submissions), out_dir, jobs=jobs, force=force, shard=part,
                                   limits=_limits(timeout, notebook_timeout, memory), on_progress=progress,
-                                  on_note=lambda note: tqdm.write(note, file=sys.stderr))
+                                  on_note=lambda note: tqdm.write(note, file=sys.stderr), lms=lms, mode=mode)
     except (UnknownHomework, SubmissionError) as error:
         raise click.UsageError(str(error)) from None
     counts = Counter(result.status.value for result in results)
@@ -205,10 +228,11 @@ def slurm_command(homework: str, submissions: tuple[Path, ...], out_dir: Path, t
 
 @main.command(name="validate")
 @click.argument("homeworks", nargs=-1)
+@no_sandbox_option
 @limit_options
 @course_option
-def validate_command(homeworks: tuple[str, ...], jobs: int, timeout: float, notebook_timeout: float, memory: int,
-                     course_root: Path | None) -> None:
+def validate_command(homeworks: tuple[str, ...], no_sandbox: bool, jobs: int, timeout: float,
+                     notebook_timeout: float, memory: int, course_root: Path | None) -> None:
     """Check that each homework's solution scores full marks, its blank release 0, and release/ is current."""
     from assignkit.contract import ContractError
     from assignkit.validate import validate
@@ -218,10 +242,11 @@ def validate_command(homeworks: tuple[str, ...], jobs: int, timeout: float, note
         names = course.require(list(homeworks))
     except UnknownHomework as error:
         raise click.UsageError(str(error)) from None
+    mode = _sandbox_mode(no_sandbox)
     failed = False
     for name in names:
         try:
-            result = validate(course, name, _limits(timeout, notebook_timeout, memory), jobs=min(jobs, 2))
+            result = validate(course, name, _limits(timeout, notebook_timeout, memory), jobs=min(jobs, 2), mode=mode)
         except ContractError as error:
             click.echo(str(error), err=True)
             failed = True
@@ -244,16 +269,158 @@ def demo(out_dir: Path, jobs: int, timeout: float, notebook_timeout: float, memo
          course_root: Path | None) -> None:
     """Grade the bundled sample submissions (examples/submissions/<hw>/) of every homework."""
     from assignkit.grade import grade_batch
+    from assignkit.sandbox import describe
 
     course = _course(course_root)
+    mode = _sandbox_mode(no_sandbox=False)
+    click.echo(describe(mode))
     for homework in course.homeworks():
         examples = course.examples_folder(homework)
         if not examples.is_dir() or not course.release_notebook(homework).is_file():
             click.echo(f"{homework}: not released or no sample submissions in {examples}; skipped")
             continue
         results = grade_batch(course, homework, [examples], out_dir / homework, jobs=jobs,
-                              limits=_limits(timeout, notebook_timeout, memory), on_note=click.echo)
+                              limits=_limits(timeout, notebook_timeout, memory), on_note=click.echo, mode=mode)
         click.echo(f"\n{homework} ({out_dir / homework / 'summary.html'}):")
         for result in results:
             click.echo(f"  {result.student:<16} {result.status:<15} {result.score:g}/{result.max_score:g}"
                        f"  {result.reason}")
+
+
+# --- exports: grades to where the course keeps them (issue 11) ---------------------------------------------------
+
+@main.group(name="export")
+def export_group() -> None:
+    """Carry the grades of a graded folder (DIR, from `assignkit grade --out DIR`) into an LMS or nbgrader."""
+
+
+def _grades(graded: Path):
+    from assignkit.export import ExportError, grades_from_results
+
+    try:
+        return grades_from_results(graded)
+    except ExportError as error:
+        raise click.UsageError(str(error)) from None
+
+
+def _echo_filled(result, out: Path, what: str) -> None:
+    click.echo(f"filled {len(result.filled)} {what}; {len(result.without_result)} rows without a result left as "
+               f"they were -> {out}")
+    if result.unmatched:
+        click.echo(f"not in the file (no row for these results): {', '.join(result.unmatched)}", err=True)
+    if result.grader_failed:
+        click.echo(f"the grader failed on these (rows left as they were; grade them again): "
+                   f"{', '.join(result.grader_failed)}", err=True)
+
+
+@export_group.command(name="moodle")
+@click.argument("graded", type=click.Path(exists=True, file_okay=False, path_type=Path))
+@click.argument("worksheet", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--out", required=True, type=click.Path(dir_okay=False, path_type=Path), help="The filled worksheet.")
+@click.option("--no-comments", is_flag=True, help="Fill only Grade (the assignment has no feedback comments).")
+@click.option("--identifier-column", default="Identifier", show_default=True,
+              help="Header names, for a worksheet downloaded in another language.")
+@click.option("--grade-column", default="Grade", show_default=True)
+@click.option("--maximum-column", default="Maximum Grade", show_default=True)
+@click.option("--comments-column", default="Feedback comments", show_default=True)
+def export_moodle_command(graded: Path, worksheet: Path, out: Path, no_comments: bool, identifier_column: str,
+                          grade_column: str, maximum_column: str, comments_column: str) -> None:
+    """Fill Moodle's grading WORKSHEET (CSV) with the grades of GRADED; upload OUT with "Upload grading worksheet"."""
+    from assignkit.export import ExportError
+    from assignkit.export_moodle import MoodleColumns, export_moodle
+
+    columns = MoodleColumns(identifier_column, grade_column, maximum_column, comments_column)
+    try:
+        result = export_moodle(_grades(graded), worksheet, out, columns, with_comments=not no_comments)
+    except ExportError as error:
+        raise click.UsageError(str(error)) from None
+    _echo_filled(result, out, "participants")
+
+
+@export_group.command(name="canvas")
+@click.argument("graded", type=click.Path(exists=True, file_okay=False, path_type=Path))
+@click.argument("gradebook", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--column", required=True, help="The assignment's column: its name, or its full header 'NAME (ID)'.")
+@click.option("--out", required=True, type=click.Path(dir_okay=False, path_type=Path), help="The filled gradebook.")
+def export_canvas_command(graded: Path, gradebook: Path, column: str, out: Path) -> None:
+    """Fill one column of Canvas's GRADEBOOK export (CSV) with the grades of GRADED; import OUT in Canvas."""
+    from assignkit.export import ExportError
+    from assignkit.export_canvas import export_canvas
+
+    try:
+        result = export_canvas(_grades(graded), gradebook, column, out)
+    except ExportError as error:
+        raise click.UsageError(str(error)) from None
+    _echo_filled(result, out, "students")
+
+
+@export_group.command(name="nbgrader")
+@click.argument("graded", type=click.Path(exists=True, file_okay=False, path_type=Path))
+@course_option
+def export_nbgrader_command(graded: Path, course_root: Path | None) -> None:
+    """Write the per-question scores of GRADED into the course's nbgrader gradebook (formgrader, `nbgrader export`).
+
+    A manual score a TA set in formgrader stays in force; its grade is flagged for review."""
+    from assignkit.export import ExportError
+    from assignkit.export_nbgrader import export_nbgrader
+    from assignkit.harvest import QuestionsError, load_questions
+
+    course = _course(course_root)
+    grades = _grades(graded)
+    try:
+        homework = course.require([grades[0].homework])[0]
+        cells = {question.id: question.after for question in load_questions(course.autograder_folder(homework))}
+        done = export_nbgrader(course.gradebook, grades, cells)
+    except (UnknownHomework, QuestionsError, ExportError) as error:
+        raise click.UsageError(str(error)) from None
+    click.echo(f"{homework}: wrote {len(done.students)} students' scores into {course.gradebook} "
+               f"({len(done.new_students)} new students)")
+    if done.grader_failed:
+        click.echo(f"  the grader failed on these (nothing written; grade them again): {', '.join(done.grader_failed)}")
+    for student, question in done.manual_kept:
+        click.echo(f"  {student} {question}: a manual score is kept (flagged for review in formgrader)")
+
+
+@main.command(name="gradescope")
+@click.argument("homework")
+@click.option("--out", required=True, type=click.Path(dir_okay=False, path_type=Path), help="The autograder zip.")
+@click.option("--memory", default=2048, show_default=True,
+              help="Address-space limit of the student's kernel on Gradescope, MB (torch maps ~1 GB it never uses).")
+@click.option("--timeout", default=120.0, show_default=True, help="Seconds one cell may run.")
+@click.option("--notebook-timeout", default=480.0, show_default=True,
+              help="Seconds the whole notebook may run (Gradescope stops everything at 10 minutes by default).")
+@course_option
+def gradescope_command(homework: str, out: Path, memory: int, timeout: float, notebook_timeout: float,
+                       course_root: Path | None) -> None:
+    """Build a Gradescope autograder zip for HOMEWORK (setup.sh, run_autograder, the kit, the hidden checks)."""
+    import assignkit
+    from assignkit.gradescope import AutograderLimits, GradescopeError, build_autograder
+
+    course = _course(course_root)
+    try:
+        course.require([homework])
+        names = build_autograder(course, homework, Path(assignkit.__file__).resolve().parents[2], out,
+                                 AutograderLimits(memory, timeout, notebook_timeout))
+    except (UnknownHomework, GradescopeError) as error:
+        raise click.UsageError(str(error)) from None
+    click.echo(f"wrote {out} ({len(names)} files); upload it as the assignment's autograder on Gradescope")
+
+
+@main.command(name="gradescope-run", hidden=True)
+@click.argument("homework")
+@click.option("--root", required=True, type=click.Path(file_okay=False, path_type=Path))
+@click.option("--memory", default=2048)
+@click.option("--timeout", default=120.0)
+@click.option("--notebook-timeout", default=480.0)
+@course_option
+def gradescope_run_command(homework: str, root: Path, memory: int, timeout: float, notebook_timeout: float,
+                           course_root: Path | None) -> None:
+    """What run_autograder calls on Gradescope: grade ROOT/submission, write ROOT/results/results.json."""
+    from assignkit.grade import grade_batch
+    from assignkit.gradescope import run
+
+    course = _course(course_root)
+    limits = _limits(timeout, notebook_timeout, memory)
+    results = run(root, homework, lambda notebook, out: grade_batch(course, homework, [notebook], out, jobs=1,
+                                                                    limits=limits, on_note=click.echo))
+    click.echo(f"score {results['score']:g}; {len(results['tests'])} tests -> {root / 'results' / 'results.json'}")

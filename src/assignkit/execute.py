@@ -22,6 +22,7 @@ from nbclient import NotebookClient
 from nbclient.exceptions import CellTimeoutError, DeadKernelError
 
 from assignkit.harvest import Question, harvest_source, take_out
+from assignkit.sandbox import Sandbox, Slot
 
 MEMORY_ERRORS = ("MemoryError", "OutOfMemoryError")
 MEMORY_MESSAGES = ("can't allocate memory", "cannot allocate memory", "std::bad_alloc")
@@ -38,14 +39,10 @@ class Limits:
 
 @dataclass(frozen=True)
 class Isolation:
-    """How far a kernel is shut off. `uid` None means no separate user, network or hidden folders (not root)."""
+    """Where a kernel runs: the run's sandbox and the slot (user, cgroups) this submission holds."""
 
-    uid: int | None
-    hidden: tuple[Path, ...] = ()
-
-    @staticmethod
-    def available() -> bool:
-        return sys.platform == "linux" and os.geteuid() == 0 and shutil.which("unshare") is not None
+    sandbox: Sandbox
+    slot: Slot
 
 
 @dataclass
@@ -211,9 +208,10 @@ def _prepare_workdir(job: Job, isolation: Isolation) -> None:
             shutil.copy(path, job.workdir / path.name)
     for sub in (".harvest", ".home", ".tmp"):
         (job.workdir / sub).mkdir()
-    if isolation.uid is not None:
+    uid = isolation.slot.uid
+    if uid is not None:
         for path in [job.workdir, *job.workdir.rglob("*")]:
-            os.chown(path, isolation.uid, isolation.uid)
+            os.chown(path, uid, uid)
         job.workdir.chmod(0o700)
 
 
@@ -229,13 +227,5 @@ def _kernel_env(workdir: Path) -> dict[str, str]:
 
 
 def _jail_prefix(job: Job, limits: Limits, isolation: Isolation) -> list[str]:
-    jail = [sys.executable, "-m", "assignkit.jail", "--memory", str(limits.memory_mb * 2**20),
-            "--file-size", str(limits.file_mb * 2**20)]
-    if isolation.uid is None:
-        return jail + ["--"]
-    keep = [job.workdir, Path(sys.prefix), Path(sys.base_prefix)]
-    options = ["--uid", str(isolation.uid), "--give", str(job.workdir / ".kernel.json")]
-    options += [f"--hide={p}" for p in isolation.hidden] + [f"--keep={p}" for p in keep]
-    # setpriv: unshare dies with the worker that started it; --kill-child: the kernel dies with unshare.
-    return (["setpriv", "--pdeathsig", "KILL", "--", "unshare", "--net", "--mount", "--pid", "--fork", "--kill-child",
-             "--mount-proc"] + jail + options + ["--"])
+    return isolation.sandbox.kernel_prefix(isolation.slot, job.workdir, limits.memory_mb * 2**20,
+                                           limits.file_mb * 2**20)

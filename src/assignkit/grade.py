@@ -28,18 +28,17 @@ from assignkit.execute import Execution, Isolation, Job, KernelExecutor, Limits
 from assignkit.fileio import atomic_write_text
 from assignkit.harvest import Question as HomeworkQuestion, QuestionsError, load_questions
 from assignkit.layout import Course
-from assignkit.preflight import NotGradable, prepare_submission
+from assignkit.preflight import MATCHED_BY_CONTENT_NOTE, NotGradable, prepare_submission
 from assignkit.results import Check, Figure, Question, ResultError, Status, SubmissionResult
+from assignkit.sandbox import (FIRST_UID as FIRST_SANDBOX_UID, NONE, Sandbox, adopt_orphans, choose_mode, describe,
+                               open_sandbox)
 from assignkit.shards import Manifest, Shard
 from assignkit.submissions import Submission, collect
 
-FIRST_SANDBOX_UID = 61000
 SYSTEM_FOLDERS = {"bin", "sbin", "lib", "lib32", "lib64", "libx32", "usr", "etc", "proc", "sys", "dev"}
 GRADER_ERROR_REASON = ("채점기(grader) 또는 채점 서버의 오류로 이 제출물을 채점하지 못했습니다. 학생의 잘못이 아니며, "
                        "다음 채점 때 다시 채점합니다. / The grader failed on this submission (not the student's "
                        "doing); it is graded again on the next run. Error: {error}")
-NOT_ISOLATED_NOTE = ("not running as root: submissions run as this user, with network access, "
-                     "and can read what this user can (run as root on Linux to isolate them)")
 
 
 @dataclass(frozen=True)
@@ -73,7 +72,7 @@ class Settings:
     limits: Limits
     jobs: int
     run_root: Path  # private scratch folder of this run
-    hidden: tuple[Path, ...]  # folders a sandboxed kernel must not see
+    sandbox: Sandbox  # this run's: its mode, its users and cgroups, the folders its kernels must not see
 
 
 def _fingerprint(folders: list[Path]) -> str:
@@ -90,16 +89,11 @@ def submission_fingerprint(homework: Homework, submission: Submission) -> str:
 
 # --- one submission, in a worker process -------------------------------------------------------------------
 
-_worker_uid: int | None = None
-
-
-def _init_worker(slots: "multiprocessing.Queue[int]", isolated: bool) -> None:
-    global _worker_uid
+def _init_worker() -> None:
     import torch
 
     torch.set_num_threads(1)
-    slot = slots.get()
-    _worker_uid = FIRST_SANDBOX_UID + slot if isolated else None
+    adopt_orphans()
 
 
 @dataclass(frozen=True)
@@ -114,19 +108,24 @@ def grade_one(homework: Homework, submission: Submission, settings: Settings) ->
     """The result of one submission. Never raises for anything a student did."""
     started = time.monotonic()
     try:
-        notebook = prepare_submission(submission, homework.release_notebook, homework.name)
+        prepared = prepare_submission(submission, homework.release_notebook, homework.name)
     except NotGradable as reason:
         return Graded(_finish(homework, submission, Status.NOT_GRADABLE, str(reason), started))
+    notebook = prepared.notebook
+    notes = (MATCHED_BY_CONTENT_NOTE,) if prepared.matched_by_content else ()
     scratch = Path(tempfile.mkdtemp(prefix="sub-", dir=settings.run_root))
     try:
-        isolation = Isolation(_worker_uid, settings.hidden) if _worker_uid is not None else Isolation(None)
         job = Job(notebook, homework.questions, homework.release_folder, scratch / "sandbox", scratch / "artifacts")
-        execution = KernelExecutor(settings.limits, isolation).run(job)
+        with settings.sandbox.lease() as slot:
+            try:
+                execution = KernelExecutor(settings.limits, Isolation(settings.sandbox, slot)).run(job)
+            finally:
+                settings.sandbox.clear(slot)  # nothing the submission started outlives it
         checks, figures = run_checks(homework.autograder_folder, homework.release_folder, job.artifacts_dir,
                                      _not_run(homework, execution))
         result = _finish(homework, submission, Status(execution.status), execution.reason, started,
                          execution.harvested, tuple(_check_of(c) for c in checks),
-                         tuple(Figure(**f) for f in figures))
+                         tuple(Figure(**f) for f in figures), notes)
         return Graded(result, nbformat.writes(execution.notebook) if execution.notebook else None)
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
@@ -155,7 +154,7 @@ def _finish(homework: Homework, submission: Submission, status: Status, reason: 
         score=sum(q.score for q in questions), max_score=sum(q.max_score for q in questions),
         seconds=round(time.monotonic() - started, 1), fingerprint=submission_fingerprint(homework, submission),
         homework_fingerprint=homework.fingerprint, questions=questions, checks=checks, figures=figures,
-        sandbox="", name=submission.name, late=submission.late, notes=notes)
+        sandbox="", name=submission.name, late=submission.late, notes=submission.notes + notes)
 
 
 # --- the batch, in the main process --------------------------------------------------------------------------
@@ -185,13 +184,16 @@ class Batch:
 
 
 def grade_batch(course: Course, homework_name: str, paths: list[Path], out_dir: Path, *, jobs: int,
-                limits: Limits, force: bool = False, shard: Shard | None = None,
+                limits: Limits, force: bool = False, shard: Shard | None = None, lms: str | None = None,
                 on_progress: Callable[[int, int], None] | None = None,
-                on_note: Callable[[str], None] = print) -> list[SubmissionResult]:
+                on_note: Callable[[str], None] = print, mode: str | None = None) -> list[SubmissionResult]:
     """Grade every submission under `paths` (with `shard`, only that shard's students: their results, feedback
-    and executed notebooks, and the shard's manifest; grades.csv and summary.html are then merge's)."""
+    and executed notebooks, and the shard's manifest; grades.csv and summary.html are then merge's). `mode` is
+    the sandbox's (sandbox.choose_mode); by default the best this machine has, SandboxUnavailable when it has
+    none."""
+    mode = mode or choose_mode(no_sandbox=False)
     homework = Homework.load(course, homework_name)
-    submissions = collect(paths, homework_name)
+    submissions = collect(paths, homework_name, lms)
     out_dir = out_dir.resolve()
     if shard is not None:
         submissions = [s for s in submissions if shard.holds(s.student)]
@@ -200,17 +202,17 @@ def grade_batch(course: Course, homework_name: str, paths: list[Path], out_dir: 
     (batch.out_dir / "results").mkdir(parents=True, exist_ok=True)
     results = {} if force else {s.student: r for s in batch.submissions if (r := batch.previous(s))}
     todo = [s for s in batch.submissions if s.student not in results]
-    isolated = Isolation.available()
-    sandbox = "root" if isolated else "none"
-    if not isolated:
-        on_note(NOT_ISOLATED_NOTE)
-    with tempfile.TemporaryDirectory(prefix="assignkit-run-") as run_root:
+    if mode == NONE:
+        on_note(describe(NONE))
+    with tempfile.TemporaryDirectory(prefix="assignkit-run-") as run_root, \
+            open_sandbox(mode, jobs, _hidden_folders(course, paths, batch.out_dir, Path(run_root)), Path(run_root),
+                         limits.memory_mb * 2**20) as sandbox:
         os.chmod(run_root, 0o711)
-        settings = Settings(limits, jobs, Path(run_root), _hidden_folders(course, paths, batch.out_dir, Path(run_root)))
+        settings = Settings(limits, jobs, Path(run_root), sandbox)
         progress = on_progress or (lambda done, total: None)
         progress(len(results), len(batch.submissions))
-        for graded in _run_pool(homework, todo, settings, isolated):
-            graded = _with_sandbox(graded, sandbox)
+        for graded in _run_pool(homework, todo, settings):
+            graded = _with_sandbox(graded, sandbox.mode)
             results[graded.result.student] = graded.result
             _write_row(batch, graded, list(results.values()))
             progress(len(results), len(batch.submissions))
@@ -220,13 +222,13 @@ def grade_batch(course: Course, homework_name: str, paths: list[Path], out_dir: 
     return ordered
 
 
-def _run_pool(homework: Homework, todo: list[Submission], settings: Settings, isolated: bool):
+def _run_pool(homework: Homework, todo: list[Submission], settings: Settings):
     """Results as they finish. When a worker dies (the machine killed it), the pool breaks and every unfinished
     submission is tried again in a new pool; one that was running when pools broke twice gets an error row."""
     tries = {s.student: 0 for s in todo}
     while todo:
         broken: list[Submission] = []
-        for submission, outcome in _one_pool(homework, todo, settings, isolated):
+        for submission, outcome in _one_pool(homework, todo, settings):
             if isinstance(outcome, BrokenProcessPool) and tries[submission.student] < 1:
                 tries[submission.student] += 1
                 broken.append(submission)
@@ -235,14 +237,11 @@ def _run_pool(homework: Homework, todo: list[Submission], settings: Settings, is
         todo = broken
 
 
-def _one_pool(homework: Homework, todo: list[Submission], settings: Settings, isolated: bool):
+def _one_pool(homework: Homework, todo: list[Submission], settings: Settings):
     context = multiprocessing.get_context("forkserver")
     context.set_forkserver_preload(["assignkit.grade"])
-    slots = context.Queue()
-    for slot in range(settings.jobs):
-        slots.put(slot)
-    with concurrent.futures.ProcessPoolExecutor(settings.jobs, mp_context=context, initializer=_init_worker,
-                                                initargs=(slots, isolated)) as pool:
+    with concurrent.futures.ProcessPoolExecutor(settings.jobs, mp_context=context,
+                                                initializer=_init_worker) as pool:
         futures = {pool.submit(grade_one, homework, s, settings): s for s in todo}
         try:
             for future in concurrent.futures.as_completed(futures):

@@ -1,8 +1,10 @@
-"""`python -m assignkit.jail [options] -- KERNEL_CMD...`: the last step before a student's kernel starts.
+"""`python -m assignkit.jail [options] -- COMMAND...`: the last step before a student's kernel starts.
 
-Run as root inside `unshare --net --mount --pid --fork --kill-child --mount-proc`, it hides folders behind
-empty tmpfs mounts (bringing back the few the kernel needs), hands the connection file to the sandbox user,
-sets resource limits, drops to that user and execs the kernel. Not root, it only sets the limits.
+Root mode: run as root inside `unshare --net --mount --pid --fork --kill-child --mount-proc`, it hides folders
+behind empty tmpfs mounts (bringing back the sandbox folder, and the Python installation read-only), hands the
+connection file to the sandbox user, sets resource limits, joins the slot's cgroups, drops to that user and
+execs the kernel. Otherwise (userns, none) it sets the limits, joins the cgroups given and execs COMMAND
+(bubblewrap, in userns mode). sandbox.py builds its command line.
 """
 
 from __future__ import annotations
@@ -13,7 +15,7 @@ import os
 import resource
 import signal
 
-MS_NOSUID, MS_NODEV, MS_BIND, MS_REC, MS_PRIVATE = 0x2, 0x4, 0x1000, 0x4000, 0x40000
+MS_RDONLY, MS_NOSUID, MS_NODEV, MS_REMOUNT, MS_BIND, MS_REC, MS_PRIVATE = 0x1, 0x2, 0x4, 0x20, 0x1000, 0x4000, 0x40000
 PR_SET_PDEATHSIG, PR_SET_NO_NEW_PRIVS = 1, 38
 MAX_PROCESSES = 64  # processes and threads of one sandbox; a kernel with torch uses about 10
 _libc = ctypes.CDLL(None, use_errno=True)
@@ -26,17 +28,21 @@ def _mount(source: str, target: str, fstype: str | None, flags: int, data: str |
         raise OSError(errno, f"mount {source} on {target}: {os.strerror(errno)}")
 
 
-def hide(paths: list[str], keep: list[str]) -> None:
-    """Cover each of `paths` with an empty tmpfs, then bind back each of `keep` that lay beneath one."""
+def hide(paths: list[str], keep: list[str], show: list[str] = ()) -> None:
+    """Cover each of `paths` with an empty tmpfs, then bind back each of `keep` (writable) and `show`
+    (read-only) that lay beneath one."""
     _mount("none", "/", None, MS_REC | MS_PRIVATE)
     paths = [p for p in dict.fromkeys(paths) if not any(p != q and _within(p, q) for q in paths)]
-    kept = {path: os.open(path, os.O_PATH | os.O_DIRECTORY) for path in keep
-            if any(_within(path, hidden) for hidden in paths)}
+    back = [(path, False) for path in keep] + [(path, True) for path in show]
+    kept = [(path, read_only, os.open(path, os.O_PATH | os.O_DIRECTORY)) for path, read_only in back
+            if any(_within(path, hidden) for hidden in paths)]
     for path in paths:
         _mount("tmpfs", path, "tmpfs", MS_NOSUID | MS_NODEV, "mode=0755,size=1m")
-    for path, fd in kept.items():
+    for path, read_only, fd in kept:
         os.makedirs(path, exist_ok=True)
         _mount(f"/proc/self/fd/{fd}", path, None, MS_BIND | MS_REC)
+        if read_only:
+            _mount("none", path, None, MS_BIND | MS_REMOUNT | MS_RDONLY | MS_NOSUID | MS_NODEV)
         os.close(fd)
 
 
@@ -51,28 +57,14 @@ def limit(memory_bytes: int, file_bytes: int) -> None:
     resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
 
 
-def confine(uid: int, memory_bytes: int) -> None:
-    """Limits of the whole sandbox, forked children included: processes and threads of its own user (RLIMIT_NPROC
-    counts per user, and each worker has one), and memory through a cgroup where the machine offers one."""
-    resource.setrlimit(resource.RLIMIT_NPROC, (MAX_PROCESSES, MAX_PROCESSES))
-    for folder, settings in _cgroup_settings(memory_bytes):
-        group = os.path.join(folder, "assignkit", f"sandbox-{uid}")
-        try:
-            os.makedirs(group, exist_ok=True)
-            for name, value in settings.items():
-                with open(os.path.join(group, name), "w") as f:
-                    f.write(str(value))
-            with open(os.path.join(group, "cgroup.procs"), "w") as f:
-                f.write(str(os.getpid()))
-        except OSError:
-            pass  # no cgroup here (a container without it): the per-process and NPROC limits still hold
-
-
-def _cgroup_settings(memory_bytes: int) -> list[tuple[str, dict[str, int]]]:
-    if os.path.exists("/sys/fs/cgroup/cgroup.controllers"):  # cgroup v2
-        return [("/sys/fs/cgroup", {"memory.max": memory_bytes, "pids.max": MAX_PROCESSES})]
-    return [("/sys/fs/cgroup/memory", {"memory.limit_in_bytes": memory_bytes}),  # cgroup v1
-            ("/sys/fs/cgroup/pids", {"pids.max": MAX_PROCESSES})]
+def confine(processes: int | None, cgroups: list[str]) -> None:
+    """Limits of the whole sandbox, forked children included: processes and threads of its user (RLIMIT_NPROC
+    counts per user), and memory and processes through the slot's cgroups (sandbox.py made and limited them)."""
+    if processes is not None:
+        resource.setrlimit(resource.RLIMIT_NPROC, (processes, processes))
+    for group in cgroups:
+        with open(os.path.join(group, "cgroup.procs"), "w") as f:
+            f.write(str(os.getpid()))
 
 
 def become(uid: int) -> None:
@@ -89,7 +81,10 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="python -m assignkit.jail")
     parser.add_argument("--uid", type=int)
     parser.add_argument("--hide", action="append", default=[])
-    parser.add_argument("--keep", action="append", default=[])
+    parser.add_argument("--keep", action="append", default=[], help="folder brought back writable")
+    parser.add_argument("--show", action="append", default=[], help="folder brought back read-only")
+    parser.add_argument("--cgroup", action="append", default=[], help="cgroup folder the kernel joins")
+    parser.add_argument("--processes", type=int, help="RLIMIT_NPROC (default: none unless --uid)")
     parser.add_argument("--give", action="append", default=[], help="file handed to the sandbox user")
     parser.add_argument("--memory", type=int, required=True, help="address-space limit in bytes")
     parser.add_argument("--file-size", type=int, required=True, help="largest file the kernel may write, bytes")
@@ -97,12 +92,13 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
     command = args.command[1:] if args.command[:1] == ["--"] else args.command
     if args.uid is not None:
-        hide([os.path.realpath(p) for p in args.hide], [os.path.realpath(p) for p in args.keep])
+        hide([os.path.realpath(p) for p in args.hide], [os.path.realpath(p) for p in args.keep],
+             [os.path.realpath(p) for p in args.show])
         for path in args.give:
             os.chown(path, args.uid, args.uid)
     limit(args.memory, args.file_size)
+    confine(args.processes or (MAX_PROCESSES if args.uid is not None else None), args.cgroup)
     if args.uid is not None:
-        confine(args.uid, args.memory)
         become(args.uid)
     os.execvp(command[0], command)
 

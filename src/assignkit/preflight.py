@@ -4,7 +4,9 @@ Refuses, with a reason the TA and the student read, what cannot be graded: an em
 notebook, another homework's notebook. Then restores the release's locked and test cells by nbgrader
 `grade_id`, as nbgrader's OverwriteCells does at autograde time but without a gradebook: the result follows the
 release notebook's cell order, takes the student's source only for answer cells, and keeps the student's own
-extra cells where the student put them.
+extra cells where the student put them. A notebook with none of the release's grade_ids (its editor dropped
+the metadata, or the student pasted the cells into a fresh notebook) has its cells matched to the release by
+their text (cellmatch) and is then restored the same way.
 """
 
 from __future__ import annotations
@@ -12,37 +14,54 @@ from __future__ import annotations
 import copy
 import json
 from collections import defaultdict
+from dataclasses import dataclass
 
 import nbformat
 from nbformat import NotebookNode
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_raw_cell
 
+from assignkit.cellmatch import grade_id as _grade_id
+from assignkit.cellmatch import is_answer as _is_answer
+from assignkit.cellmatch import match_by_content, nbgrader_flags as _nbgrader
 from assignkit.submissions import Submission
 
 _NEW_CELL = {"code": new_code_cell, "markdown": new_markdown_cell, "raw": new_raw_cell}
 _SHOWN_ANSWER_IDS = 3
+# Share of the release's locked and test cells a notebook without metadata must contain to be this homework:
+# the samples contain all of them, another homework's notebook none (docs/preflight.md).
+MIN_FIXED_FOUND = 0.5
+MATCHED_BY_CONTENT_NOTE = ("메타데이터가 없어 릴리스 노트북과 내용으로 맞추어 채점했습니다 "
+                           "(the notebook had no nbgrader metadata: it was matched to the release by content)")
 
 
 class NotGradable(Exception):
     """The submission cannot be graded; str(error) is the reason shown to the TA and the student."""
 
 
-def prepare_submission(submission: Submission, release_nb: NotebookNode, homework: str) -> NotebookNode:
+@dataclass(frozen=True)
+class Prepared:
+    notebook: NotebookNode  # what the grader runs
+    matched_by_content: bool  # the student's notebook had no nbgrader metadata; its cells were matched by text
+
+
+def prepare_submission(submission: Submission, release_nb: NotebookNode, homework: str) -> Prepared:
     """prepare() on a collected submission; a file that could not be read is NotGradable with its problem."""
     if submission.problem:
         raise NotGradable(submission.problem)
     return prepare(submission.content, release_nb, homework)
 
 
-def prepare(content: bytes, release_nb: NotebookNode, homework: str) -> NotebookNode:
+def prepare(content: bytes, release_nb: NotebookNode, homework: str) -> Prepared:
     """The notebook to execute: the student's answers in the release notebook, outputs cleared.
 
     Raises NotGradable when `content` is empty, not a notebook, or a notebook of another homework than
     `homework` (whose release notebook is `release_nb`). Neither input is changed.
     """
     student_nb = _parse(content)
-    _require_homework(student_nb, release_nb, homework)
-    return _restore(student_nb, release_nb)
+    if _has_release_ids(student_nb, release_nb):
+        return Prepared(_restore(student_nb, release_nb), matched_by_content=False)
+    labelled = _labelled_by_content(student_nb, release_nb, homework)
+    return Prepared(_restore(labelled, release_nb), matched_by_content=True)
 
 
 def _parse(content: bytes) -> NotebookNode:
@@ -115,15 +134,28 @@ def _json_kind(data: object) -> str:
     return kinds.get(type(data), "a number")
 
 
-def _require_homework(student_nb: NotebookNode, release_nb: NotebookNode, homework: str) -> None:
-    graded_ids = [grade_id for cell in release_nb.cells if _is_graded(cell) and (grade_id := _grade_id(cell))]
-    student_ids = {_grade_id(cell) for cell in student_nb.cells}
-    if not graded_ids or student_ids.intersection(graded_ids):
-        return
-    answer_ids = [grade_id for cell in release_nb.cells if _is_answer(cell) and (grade_id := _grade_id(cell))]
-    shown = (answer_ids or graded_ids)[:_SHOWN_ANSWER_IDS]
-    more = ", …" if len(answer_ids or graded_ids) > len(shown) else ""
-    raise NotGradable(f"this is not {homework} — none of its answer cells ({', '.join(shown)}{more}) were found")
+def _has_release_ids(student_nb: NotebookNode, release_nb: NotebookNode) -> bool:
+    graded_ids = {grade_id for cell in release_nb.cells if _is_graded(cell) and (grade_id := _grade_id(cell))}
+    return not graded_ids or any(_grade_id(cell) in graded_ids for cell in student_nb.cells)
+
+
+def _labelled_by_content(student_nb: NotebookNode, release_nb: NotebookNode, homework: str) -> NotebookNode:
+    """The student's notebook with the grade_id of the release cell each cell was matched to as its only
+    nbgrader metadata (cellmatch); NotGradable when too few of the release's locked and test cells are in it."""
+    match = match_by_content(student_nb.cells, release_nb.cells)
+    if match.fixed_found < MIN_FIXED_FOUND * match.fixed_total:
+        answer_ids = [grade_id for cell in release_nb.cells if _is_answer(cell) and (grade_id := _grade_id(cell))]
+        shown = answer_ids[:_SHOWN_ANSWER_IDS]
+        more = ", …" if len(answer_ids) > len(shown) else ""
+        raise NotGradable(f"this is not {homework} — none of its answer cells ({', '.join(shown)}{more}) were "
+                          f"found, and only {match.fixed_found} of its {match.fixed_total} locked and test cells "
+                          "by their text")
+    cells = []
+    for index, cell in enumerate(student_nb.cells):
+        grade_id = match.grade_ids.get(index)
+        metadata = {"nbgrader": {"grade_id": grade_id}} if grade_id else {}
+        cells.append(nbformat.from_dict({"cell_type": cell.cell_type, "source": cell.source, "metadata": metadata}))
+    return nbformat.from_dict({"cells": cells})
 
 
 def _restore(student_nb: NotebookNode, release_nb: NotebookNode) -> NotebookNode:
@@ -189,21 +221,6 @@ def _cleared(cell: NotebookNode) -> NotebookNode:
         cell.outputs = []
         cell.execution_count = None
     return cell
-
-
-def _nbgrader(cell: NotebookNode) -> dict:
-    metadata = cell.get("metadata")
-    flags = metadata.get("nbgrader") if isinstance(metadata, dict) else None
-    return flags if isinstance(flags, dict) else {}
-
-
-def _grade_id(cell: NotebookNode) -> str | None:
-    grade_id = _nbgrader(cell).get("grade_id")
-    return grade_id if isinstance(grade_id, str) and grade_id else None
-
-
-def _is_answer(cell: NotebookNode) -> bool:
-    return bool(_nbgrader(cell).get("solution"))
 
 
 def _is_graded(cell: NotebookNode) -> bool:

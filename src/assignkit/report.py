@@ -10,10 +10,8 @@ from __future__ import annotations
 
 import base64
 import csv
-import functools
 import io
 import math
-import warnings
 from collections import Counter
 from collections.abc import Callable, Collection, Iterable
 from html import escape
@@ -22,13 +20,13 @@ from typing import Any
 from urllib.parse import quote
 
 import numpy as np
-from matplotlib import font_manager, rc_context
+from matplotlib import rc_context
 from matplotlib.backends.backend_agg import FigureCanvasAgg
-from matplotlib.colors import to_hex
 from matplotlib.figure import Figure as MplFigure
 from matplotlib.ticker import MaxNLocator
 
 from assignkit.fileio import atomic_write_text
+from assignkit.fonts import picture_font_family
 from assignkit.results import STOPPED, Check, Figure, Question, Status, SubmissionResult
 
 FIG_SIZE = (6.0, 3.5)  # inches
@@ -51,11 +49,6 @@ STATUS_TEXT = {
                      "The grader failed on this submission; this is not your doing, and it will be graded again."),
 }
 
-# Fonts with Hangul, tried after DejaVu Sans for legend labels in the pictures (when installed).
-_CJK_FONTS = ("Noto Sans CJK KR", "Noto Sans KR", "Source Han Sans KR", "NanumGothic", "NanumBarunGothic",
-              "Malgun Gothic", "Apple SD Gothic Neo", "AppleGothic", "UnDotum", "Baekmuk Gulim",
-              "Noto Sans CJK JP", "Noto Sans CJK SC", "Droid Sans Fallback", "WenQuanYi Zen Hei")
-
 _CSS = """
 body{font-family:system-ui,-apple-system,"Segoe UI","Apple SD Gothic Neo","Malgun Gothic","Noto Sans KR",
 "Noto Sans CJK KR",NanumGothic,sans-serif;max-width:62rem;margin:1.5rem auto;padding:0 1rem;color:#222;
@@ -71,8 +64,6 @@ section{border:1px solid #ddd;border-radius:6px;padding:.8rem 1rem;margin:1rem 0
 padding:.3rem .5rem;margin:.2rem 0 .6rem;border-radius:4px}
 .failed{list-style:none;padding:0}.failed b{color:#b3261e}
 figure{margin:.6rem 0}figcaption{font-size:.9rem;color:#444}img{max-width:100%}
-.legend span{display:inline-block;margin-right:1rem}.legend i{display:inline-block;width:1.2rem;height:.25rem;
-vertical-align:middle;margin-right:.3rem}
 table{border-collapse:collapse;margin:.5rem 0}th,td{border:1px solid #ddd;padding:.2rem .6rem;text-align:left}
 td.n,th.n{text-align:right}
 """
@@ -143,20 +134,9 @@ def write_grades_csv(results: list[SubmissionResult], question_ids: list[str], p
 # ---------------------------------------------------------------- pictures
 
 
-@functools.cache
-def _font_family() -> tuple[str, ...]:
-    installed = {f.name for f in font_manager.fontManager.ttflist}
-    return ("DejaVu Sans", *(name for name in _CJK_FONTS if name in installed))
-
-
-def _has_cjk_font() -> bool:
-    return len(_font_family()) > 1
-
-
 def _render_png(draw: Callable[[MplFigure], None]) -> str:
     """Draw on a fresh Agg figure and return it as a `data:image/png;base64,...` URI; the figure is cleared."""
-    with rc_context({"font.family": list(_font_family()), "font.size": 9}), warnings.catch_warnings():
-        warnings.filterwarnings("ignore", message=r".*[Gg]lyph .* missing from")
+    with rc_context({"font.family": list(picture_font_family()), "font.size": 9}):
         fig = MplFigure(figsize=FIG_SIZE, dpi=FIG_DPI, layout="constrained")
         FigureCanvasAgg(fig)
         try:
@@ -190,7 +170,7 @@ def _draw_curve(fig: MplFigure, figure: Figure) -> None:
         if y.shape != x.shape:
             raise ValueError(f"series {name!r} has {len(y)} points for {len(x)} x values")
         ax.plot(x, y, linewidth=1.6, label=str(name), zorder=2)
-    if ax.get_legend_handles_labels()[0] and not _needs_html_legend(figure):
+    if ax.get_legend_handles_labels()[0]:
         ax.legend(loc="best", fontsize=8, framealpha=0.8)
     ax.grid(alpha=0.25)
 
@@ -210,22 +190,6 @@ def _draw_heatmap(fig: MplFigure, figure: Figure) -> None:
 _DRAW = {"curve": _draw_curve, "heatmap": _draw_heatmap}
 
 
-def _needs_html_legend(figure: Figure) -> bool:
-    """True when a curve's series names hold characters (Hangul, CJK) no installed plotting font can draw."""
-    names = [str(n) for n in (figure.series or {})]
-    return (figure.kind == "curve" and not _has_cjk_font()
-            and any(ord(ch) >= 0x1100 for name in names for ch in name))
-
-
-def _html_legend(figure: Figure) -> str:
-    """The curve's legend as HTML under the picture, in the default colour cycle's plotting order."""
-    names = [str(n) for n in (figure.series or {})]
-    items = [f'<span><i style="background:{to_hex(f"C{i % 10}")}"></i>{escape(n)}</span>' for i, n in enumerate(names)]
-    if figure.scatter:
-        items.append('<span><i style="background:#595959;height:.4rem;width:.4rem;border-radius:50%"></i>data</span>')
-    return f'<div class="legend">{"".join(items)}</div>'
-
-
 def render_figure(figure: Figure) -> str:
     """One picture as an HTML <figure> with an embedded PNG; a note instead if it cannot be drawn."""
     title = escape(figure.title)
@@ -239,7 +203,7 @@ def render_figure(figure: Figure) -> str:
         return f"<figure><figcaption>{title} {note}</figcaption></figure>"
     alt = title or "plot"
     return (f'<figure><img src="{uri}" alt="{alt}" width="{int(FIG_SIZE[0] * FIG_DPI)}">'
-            f"{_html_legend(figure) if _needs_html_legend(figure) else ''}<figcaption>{title}</figcaption></figure>")
+            f"<figcaption>{title}</figcaption></figure>")
 
 
 # ---------------------------------------------------------------- feedback page
@@ -401,7 +365,7 @@ def render_summary(results: list[SubmissionResult], question_ids: list[str]) -> 
     title = escape(", ".join(homeworks) or "assignkit")
     body = "\n".join([
         f"<h1>{title}: class summary</h1>",
-        f'<p class="muted">{len(results)} submissions.</p>',
+        f'<p class="muted">{len(results)} submissions. {_sandbox_html(results)}</p>',
         "<h2>Status</h2>", _status_counts_html(results),
         "<h2>Scores</h2>", _histogram_html(results),
         "<h2>Questions</h2>",
@@ -412,6 +376,14 @@ def render_summary(results: list[SubmissionResult], question_ids: list[str]) -> 
         "<h2>Students</h2>", _students_html(results),
     ])
     return _page(f"{title}: class summary", body)
+
+
+def _sandbox_html(results: list[SubmissionResult]) -> str:
+    """The sandbox mode(s) the rows were graded in (one per run; several when merged from several runs)."""
+    counts = Counter(r.sandbox or "unknown" for r in results)
+    modes = ", ".join(f"{escape(mode)} ({n})" if len(counts) > 1 else escape(mode) for mode, n in sorted(counts.items()))
+    warning = " — not isolated: submissions ran unsandboxed" if "none" in counts else ""
+    return f"Sandbox: <b>{modes}</b>{warning}."
 
 
 def write_summary(results: list[SubmissionResult], question_ids: list[str], path: Path) -> None:
