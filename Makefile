@@ -3,7 +3,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 INSTALLED := $(VENV)/.installed
 
-.PHONY: demo test test-quick data release validate bench
+.PHONY: demo test test-quick data release validate bench locale
 
 $(INSTALLED): pyproject.toml
 	python3 -m venv $(VENV)
@@ -31,3 +31,8 @@ validate: $(INSTALLED)
 
 bench: $(INSTALLED)
 	$(BIN)/python benchmarks/grade_vs_nbgrader.py
+
+# Message ids of the kit's own strings, from the code, into the Korean catalog (then translate new/fuzzy entries).
+locale: $(INSTALLED)
+	$(BIN)/pybabel extract --no-location --sort-output --project assignkit -o build/assignkit.pot src/assignkit
+	$(BIN)/pybabel update --no-wrap --ignore-obsolete -i build/assignkit.pot -d src/assignkit/locale -D assignkit -l ko

@@ -9,3 +9,6 @@ c.CourseDirectory.ignore = [".ipynb_checkpoints", "*.pyc", "__pycache__"]
 c.ClearSolutions.code_stub = {"python": "# 여기에 코드를 작성하세요 (YOUR CODE HERE)\nraise NotImplementedError()"}
 c.ClearSolutions.text_stub = "여기에 답을 쓰세요 (YOUR ANSWER HERE)"
 c.ClearSolutions.enforce_metadata = True
+
+# The language of feedback pages, reasons and check messages (ko or en); `--lang` overrides it per run.
+c.Assignkit.language = "ko"

@@ -111,7 +111,7 @@ def test_validate_and_grading_refuse_a_broken_contract(course):
     with pytest.raises(ContractError, match="questions.toml:10: question q2_net: after = 'nowhere'"):
         validate(course, "tiny", Limits())
     with pytest.raises(ContractError):
-        Homework.load(course, "tiny")
+        Homework.load(course, "tiny", "en")
     with pytest.raises(ContractError, match="tiny breaks its contract"):
         require_contract(course, "tiny")
 

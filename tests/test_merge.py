@@ -45,12 +45,12 @@ def _one_folder(graded, out):
 def test_merged_shards_equal_the_unsharded_run_and_merging_twice_changes_nothing(graded, tmp_path):
     out = _one_folder(graded, tmp_path / "out")
     assert not (out / "grades.csv").exists()
-    merged = merge([out], out)
+    merged = merge([out], out, "en")
     assert merged.missing == [] and len(merged.results) == len(STUDENTS)
     assert _without_seconds(_rows(out)) == _without_seconds(_rows(graded / "whole"))
     assert len(_rows(out)) == len(STUDENTS)
     first = {name: (out / name).read_bytes() for name in ("grades.csv", "summary.html")}
-    merge([out], out)
+    merge([out], out, "en")
     assert {name: (out / name).read_bytes() for name in first} == first
 
 
@@ -70,7 +70,7 @@ def test_missing_students_are_listed_and_nothing_is_written(graded, tmp_path):
     out = _one_folder(graded, tmp_path / "out")
     (out / "results" / "lee.json").unlink()
     (out / "results" / "김민수.json").unlink()
-    assert merge([out], out).missing == ["lee", "김민수"]
+    assert merge([out], out, "en").missing == ["lee", "김민수"]
     assert not (out / "grades.csv").exists()
     result = CliRunner().invoke(main, ["merge", str(out)])
     assert result.exit_code == 1
@@ -87,7 +87,7 @@ def test_results_of_different_checks_are_refused_and_named(tiny_course, graded, 
     regraded = grade_batch(changed, "tiny", [graded / "submissions"], out, jobs=1, limits=LIMITS, shard=Shard(2, 3))
     assert regraded, "shard 2 of 3 holds no student: pick other names"
     with pytest.raises(MergeError, match="graded with different homeworks, checks, releases or graders") as error:
-        merge([out], out)
+        merge([out], out, "en")
     assert ", ".join(r.student for r in regraded) in str(error.value)
     assert not (out / "grades.csv").exists()
     result = CliRunner().invoke(main, ["merge", str(out)])
@@ -99,9 +99,9 @@ def test_a_result_of_another_schema_is_refused_with_its_file(graded, tmp_path):
     path = out / "results" / "kim.json"
     path.write_text(json.dumps(json.loads(path.read_text()) | {"schema_version": 0}))
     with pytest.raises(MergeError, match=f"{path}: results schema version 0"):
-        merge([out], out)
+        merge([out], out, "en")
 
 
 def test_merge_of_nothing_says_where_it_looked(tmp_path):
     with pytest.raises(MergeError, match=f"no results found in {tmp_path / 'results'}"):
-        merge([tmp_path], tmp_path)
+        merge([tmp_path], tmp_path, "en")

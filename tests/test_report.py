@@ -9,7 +9,10 @@ from matplotlib._pylab_helpers import Gcf
 
 from dataclasses import replace
 
+import pytest
+
 from assignkit import report
+from assignkit.i18n import gettext_for
 from assignkit.results import Check, Figure, Question, Status, SubmissionResult
 
 QIDS = ["q1_yhat", "q3_kink", "q6_ex3"]
@@ -101,7 +104,7 @@ def test_number_formatting():
 
 
 def test_feedback_shows_scores_and_escaped_failure_messages():
-    page = report.render_feedback(graded_result())
+    page = report.render_feedback(graded_result(), "en")
     assert '<meta charset="utf-8">' in page
     assert "Score: <b" in page and ">7</b> / 10" in page
     assert "kim01" in page and "hw2_dnn" in page
@@ -115,7 +118,7 @@ def test_feedback_shows_scores_and_escaped_failure_messages():
 
 
 def test_feedback_embeds_a_curve_and_a_heatmap():
-    page = report.render_feedback(graded_result())
+    page = report.render_feedback(graded_result(), "en")
     images = png_images(page)
     assert len(images) == 2
     assert all(png_size(png) == (540, 315) for png in images)
@@ -129,14 +132,14 @@ def test_feedback_shows_only_names_and_messages_of_checks():
     result = replace(graded_result(), checks=(Check("q1_yhat", "test_yhat_close", 0.0, 2.0, False,
                                                     "yhat1 differs from l1(x) by 0.3 at x = 0.5"),),
                      figures=())
-    page = report.render_feedback(result)
+    page = report.render_feedback(result, "en")
     assert "yhat1 differs from l1(x) by 0.3 at x = 0.5" in page
     for leaked in ("HIDDEN_TOL", "allclose", "def test_", "assert", "AssertionError", "FINGERPRINT"):
         assert leaked not in page
 
 
 def test_timeout_is_explained_in_plain_words():
-    page = report.render_feedback(timeout_result())
+    page = report.render_feedback(timeout_result(), "en")
     assert "Time limit reached" in page
     assert "cell 14 (grade_id q3_kink_answer) ran past 60 s" in page
     assert "Scored 0 because the run stopped before them: kink." in page
@@ -145,7 +148,7 @@ def test_timeout_is_explained_in_plain_words():
 
 def test_not_gradable_without_questions_renders(tmp_path):
     path = tmp_path / "feedback" / "choi03.html"
-    report.write_feedback(not_gradable_result(), path)
+    report.write_feedback(not_gradable_result(), path, "en")
     page = path.read_text(encoding="utf-8")
     assert "Not gradable" in page and "not a notebook: the file is empty" in page
     assert ">0</b> / 10" in page
@@ -154,18 +157,18 @@ def test_not_gradable_without_questions_renders(tmp_path):
 
 def test_grader_error_says_it_is_not_the_students_doing():
     result = _result("x", "grader_error", "the grader failed", 0.0, 10.0, 0.0, [])
-    page = report.render_feedback(result)
-    assert "채점기 오류 (Grader error)" in page and "not your doing" in page
-    assert page.index("학생의 잘못이 아니며") < page.index("not your doing")  # Korean first
+    korean, english = report.render_feedback(result, "ko"), report.render_feedback(result, "en")
+    assert "채점기 오류 (grader error)" in korean and "학생의 잘못이 아니며" in korean
+    assert "Grader error" in english and "not your doing" in english
 
 
 def test_name_late_and_notes_are_shown():
     result = graded_result(name="김민수", late=True, notes=("matched to the release by content",))
-    page = report.render_feedback(result)
+    page = report.render_feedback(result, "en")
     assert "<b>kim01</b> (김민수)" in page and ">late</span>" in page
     assert "matched to the release by content" in page
-    summary = report.render_summary([result], QIDS)
-    assert "<td>김민수</td><td>yes</td><td>graded</td>" in summary
+    summary = report.render_summary([result], QIDS, "en")
+    assert "<td>김민수</td><td>late</td><td>graded</td>" in summary
     assert "matched to the release by content" in summary
 
 
@@ -176,7 +179,7 @@ def test_a_bad_figure_does_not_cost_the_page():
         Figure("q6_ex3", "test_map", "heatmap", "bad z", x1=[0, 1], x2=[0], z=[1, 2]),
         Figure("q6_ex3", "test_map", "surface", "unknown kind"),
     ))
-    page = report.render_feedback(result)
+    page = report.render_feedback(result, "en")
     assert len(png_images(page)) == 2
     assert page.count("(picture could not be drawn)") == 3
 
@@ -185,7 +188,7 @@ def test_student_and_figure_text_are_escaped():
     result = graded_result('<img src=x onerror="alert(1)">')
     first = replace(result.figures[0], title="<i>t</i>", series={"<u>정답</u>": XS, "fit": XS})
     result = replace(result, homework="<b>hw</b>", figures=(first, *result.figures[1:]))
-    page = report.render_feedback(result)
+    page = report.render_feedback(result, "en")
     assert "<img src=x" not in page and "<b>hw</b>" not in page
     assert "<i>t</i>" not in page and "<u>" not in page
     assert "&lt;img src=x onerror=&quot;alert(1)&quot;&gt;" in page
@@ -195,7 +198,7 @@ def test_series_names_stay_in_the_picture_korean_ones_too():
     result = graded_result()
     result = replace(result, figures=(replace(result.figures[0], series={"정답 곡선": XS, "your fit": XS}),
                                       *result.figures[1:]))
-    page = report.render_feedback(result)  # a Hangul glyph the font lacks would be an error (pyproject.toml)
+    page = report.render_feedback(result, "en")  # a Hangul glyph the font lacks would be an error (pyproject.toml)
     assert "정답 곡선" not in page and len(png_images(page)) == 2
 
 
@@ -206,11 +209,11 @@ def test_summary_has_status_counts_histogram_and_links(tmp_path):
     awkward = 'lee, "jay" & 김'
     results = [graded_result(), graded_result(awkward), timeout_result(), not_gradable_result()]
     path = tmp_path / "summary.html"
-    report.write_summary(results, QIDS, path)
+    report.write_summary(results, QIDS, path, "en")
     page = path.read_text(encoding="utf-8")
     for status, count in [("graded", 2), ("timeout", 1), ("kernel_died", 0), ("memory_exceeded", 0),
                           ("not_gradable", 1), ("grader_error", 0)]:
-        assert f"<td>{status}</td><td class=n>{count}</td>" in page
+        assert re.search(rf"<td>{status} <span class=muted>\([^<]+\)</span></td><td class=n>{count}</td>", page)
     images = png_images(page)
     assert len(images) == 1 and png_size(images[0]) == (540, 315)
     for student in ("kim01", "park02", "choi03"):
@@ -221,14 +224,14 @@ def test_summary_has_status_counts_histogram_and_links(tmp_path):
 
 
 def test_summary_states_the_sandbox_mode():
-    assert "Sandbox: <b>root</b>." in report.render_summary([graded_result()], QIDS)
-    unsandboxed = report.render_summary([graded_result(), replace(graded_result("lee"), sandbox="none")], QIDS)
+    assert "Sandbox: <b>root</b>." in report.render_summary([graded_result()], QIDS, "en")
+    unsandboxed = report.render_summary([graded_result(), replace(graded_result("lee"), sandbox="none")], QIDS, "en")
     assert "Sandbox: <b>none (1), root (1)</b> — not isolated" in unsandboxed
 
 
 def test_summary_question_stats_and_slowest():
     results = [graded_result("a"), timeout_result("b"), not_gradable_result("c")]
-    page = report.render_summary(results, QIDS)
+    page = report.render_summary(results, QIDS, "en")
     # q1_yhat: scores 2, 2.5, 0 of 3 -> mean 1.5; no full marks; 1 of 2 checks passed.
     assert "<td>q1_yhat</td><td>yhat three ways</td><td class=n>3</td><td class=n>1.5</td>" in page
     assert "<td class=n>0%</td><td class=n>50%</td>" in page
@@ -238,12 +241,31 @@ def test_summary_question_stats_and_slowest():
 
 
 def test_summary_of_no_results_renders():
-    page = report.render_summary([], QIDS)
+    page = report.render_summary([], QIDS, "en")
     assert "<td><b>total</b></td><td class=n><b>0</b></td>" in page
     assert len(png_images(page)) == 1
 
 
 def test_batch_of_pages_leaves_no_figures():
     for i in range(3):
-        report.render_feedback(graded_result(f"s{i}"))
+        report.render_feedback(graded_result(f"s{i}"), "en")
     assert Gcf.get_num_fig_managers() == 0
+
+
+@pytest.mark.parametrize("status", [s.value for s in Status])
+def test_feedback_page_in_korean_for_every_status(status):
+    result = _result("kim01", status, "", 0.0, 10.0, 1.0, [("q1_yhat", "yhat three ways", False, 0.0, 3.0)])
+    page = report.render_feedback(result, "ko")
+    label, explanation = report.STATUS_TEXT[status]
+    assert '<html lang="ko">' in page and "학생:" in page and "점수:" in page
+    assert report.escape(gettext_for("ko")(label)) in page and report.escape(gettext_for("ko")(explanation)) in page
+    assert explanation not in page
+    if status in ("timeout", "kernel_died", "memory_exceeded"):
+        assert "실행이 이 문제들 전에 멈춰 0점입니다: yhat three ways." in page
+
+
+def test_summary_in_korean_and_english():
+    results = [graded_result(), timeout_result(), not_gradable_result()]
+    korean, english = report.render_summary(results, QIDS, "ko"), report.render_summary(results, QIDS, "en")
+    assert "수업 요약" in korean and "제출물 3개." in korean and "평균 점수" in korean and "class summary" not in korean
+    assert "class summary" in english and "3 submissions." in english and "수업 요약" not in english

@@ -24,6 +24,25 @@ course_option = click.option(
     help="Course folder (holds nbgrader_config.py and source/). Default: $ASSIGNKIT_COURSE, else the nearest above.")
 
 
+lang_option = click.option(
+    "--lang", default=None, type=click.Choice(["ko", "en"]),
+    help="Language of feedback pages, reasons and check messages. Default: the course's (c.Assignkit.language in "
+         "nbgrader_config.py), else ko.")
+
+
+def _lang(lang: str | None, course: Course | None) -> str:
+    from assignkit.i18n import DEFAULT_LANGUAGE, UnknownLanguage, course_language
+
+    if lang:
+        return lang
+    if course is None:
+        return DEFAULT_LANGUAGE
+    try:
+        return course_language(course.nbgrader_config)
+    except UnknownLanguage as error:
+        raise click.UsageError(str(error)) from None
+
+
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 def main() -> None:
     """Autograded PyTorch homework: make data, release with nbgrader, grade a class, validate."""
@@ -102,9 +121,10 @@ def limit_options(command):
 @no_sandbox_option
 @limit_options
 @course_option
+@lang_option
 def grade(homework: str, submissions: tuple[Path, ...], out_dir: Path, force: bool, shard: str | None,
           lms: str | None, no_sandbox: bool, jobs: int,
-          timeout: float, notebook_timeout: float, memory: int, course_root: Path | None) -> None:
+          timeout: float, notebook_timeout: float, memory: int, course_root: Path | None, lang: str | None) -> None:
     """Grade SUBMISSIONS (.ipynb files, folders, nbgrader submitted/ trees or .zip files) of HOMEWORK."""
     from tqdm import tqdm
 
@@ -131,7 +151,8 @@ def grade(homework: str, submissions: tuple[Path, ...], out_dir: Path, force: bo
 
             results = grade_batch(course, homework, list(submissions), out_dir, jobs=jobs, force=force, shard=part,
                                   limits=_limits(timeout, notebook_timeout, memory), on_progress=progress,
-                                  on_note=lambda note: tqdm.write(note, file=sys.stderr), lms=lms, mode=mode)
+                                  on_note=lambda note: tqdm.write(note, file=sys.stderr), lms=lms, mode=mode,
+                                  lang=_lang(lang, course))
     except (UnknownHomework, SubmissionError) as error:
         raise click.UsageError(str(error)) from None
     counts = Counter(result.status.value for result in results)
@@ -147,13 +168,19 @@ def grade(homework: str, submissions: tuple[Path, ...], out_dir: Path, force: bo
 @click.argument("folders", nargs=-1, required=True, type=click.Path(exists=True, file_okay=False, path_type=Path))
 @click.option("--out", "out_dir", default=None, type=click.Path(file_okay=False, path_type=Path),
               help="Where grades.csv and summary.html go. Default: the first FOLDER.")
-def merge_command(folders: tuple[Path, ...], out_dir: Path | None) -> None:
-    """Rebuild grades.csv and summary.html from the results/ of FOLDERS (shards, several machines)."""
+@lang_option
+def merge_command(folders: tuple[Path, ...], out_dir: Path | None, lang: str | None) -> None:
+    """Rebuild grades.csv and summary.html from the results/ of FOLDERS (shards, several machines). The summary
+    is in --lang, else the language of the course found above the current folder, else ko."""
     from assignkit.merge import MergeError, merge
 
     target = out_dir or folders[0]
     try:
-        merged = merge(list(folders), target)
+        course = Course(find_course_root(Path.cwd()))
+    except FileNotFoundError:
+        course = None
+    try:
+        merged = merge(list(folders), target, _lang(lang, course))
     except MergeError as error:
         click.echo(f"error: {error}", err=True)
         sys.exit(1)
@@ -231,8 +258,9 @@ def slurm_command(homework: str, submissions: tuple[Path, ...], out_dir: Path, t
 @no_sandbox_option
 @limit_options
 @course_option
+@lang_option
 def validate_command(homeworks: tuple[str, ...], no_sandbox: bool, jobs: int, timeout: float,
-                     notebook_timeout: float, memory: int, course_root: Path | None) -> None:
+                     notebook_timeout: float, memory: int, course_root: Path | None, lang: str | None) -> None:
     """Check that each homework's solution scores full marks, its blank release 0, and release/ is current."""
     from assignkit.contract import ContractError
     from assignkit.validate import validate
@@ -246,7 +274,8 @@ def validate_command(homeworks: tuple[str, ...], no_sandbox: bool, jobs: int, ti
     failed = False
     for name in names:
         try:
-            result = validate(course, name, _limits(timeout, notebook_timeout, memory), jobs=min(jobs, 2), mode=mode)
+            result = validate(course, name, _limits(timeout, notebook_timeout, memory), jobs=min(jobs, 2), mode=mode,
+                              lang=_lang(lang, course))
         except ContractError as error:
             click.echo(str(error), err=True)
             failed = True
@@ -265,8 +294,9 @@ def validate_command(homeworks: tuple[str, ...], no_sandbox: bool, jobs: int, ti
               type=click.Path(file_okay=False, path_type=Path), help="Folder for each homework's grading output.")
 @limit_options
 @course_option
+@lang_option
 def demo(out_dir: Path, jobs: int, timeout: float, notebook_timeout: float, memory: int,
-         course_root: Path | None) -> None:
+         course_root: Path | None, lang: str | None) -> None:
     """Grade the bundled sample submissions (examples/submissions/<hw>/) of every homework."""
     from assignkit.grade import grade_batch
     from assignkit.sandbox import describe
@@ -280,7 +310,8 @@ def demo(out_dir: Path, jobs: int, timeout: float, notebook_timeout: float, memo
             click.echo(f"{homework}: not released or no sample submissions in {examples}; skipped")
             continue
         results = grade_batch(course, homework, [examples], out_dir / homework, jobs=jobs,
-                              limits=_limits(timeout, notebook_timeout, memory), on_note=click.echo, mode=mode)
+                              limits=_limits(timeout, notebook_timeout, memory), on_note=click.echo, mode=mode,
+                              lang=_lang(lang, course))
         click.echo(f"\n{homework} ({out_dir / homework / 'summary.html'}):")
         for result in results:
             click.echo(f"  {result.student:<16} {result.status:<15} {result.score:g}/{result.max_score:g}"
@@ -421,6 +452,7 @@ def gradescope_run_command(homework: str, root: Path, memory: int, timeout: floa
 
     course = _course(course_root)
     limits = _limits(timeout, notebook_timeout, memory)
+    lang = _lang(None, course)
     results = run(root, homework, lambda notebook, out: grade_batch(course, homework, [notebook], out, jobs=1,
-                                                                    limits=limits, on_note=click.echo))
+                                                                    limits=limits, on_note=click.echo, lang=lang))
     click.echo(f"score {results['score']:g}; {len(results['tests'])} tests -> {root / 'results' / 'results.json'}")

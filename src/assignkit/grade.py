@@ -26,6 +26,7 @@ from assignkit.checks import CheckResult, question_points, run_checks
 from assignkit.contract import require_contract
 from assignkit.execute import Execution, Isolation, Job, KernelExecutor, Limits
 from assignkit.fileio import atomic_write_text
+from assignkit.i18n import N_, gettext_for
 from assignkit.harvest import Question as HomeworkQuestion, QuestionsError, load_questions
 from assignkit.layout import Course
 from assignkit.preflight import MATCHED_BY_CONTENT_NOTE, NotGradable, prepare_submission
@@ -36,9 +37,8 @@ from assignkit.shards import Manifest, Shard
 from assignkit.submissions import Submission, collect
 
 SYSTEM_FOLDERS = {"bin", "sbin", "lib", "lib32", "lib64", "libx32", "usr", "etc", "proc", "sys", "dev"}
-GRADER_ERROR_REASON = ("채점기(grader) 또는 채점 서버의 오류로 이 제출물을 채점하지 못했습니다. 학생의 잘못이 아니며, "
-                       "다음 채점 때 다시 채점합니다. / The grader failed on this submission (not the student's "
-                       "doing); it is graded again on the next run. Error: {error}")
+GRADER_ERROR_REASON = N_("The grader failed on this submission (not the student's doing); it is graded again on the "
+                         "next run. Error: {error}")
 
 
 @dataclass(frozen=True)
@@ -51,10 +51,11 @@ class Homework:
     release_notebook: nbformat.NotebookNode  # what preflight restores locked and test cells from
     autograder_folder: Path
     points: dict[str, float]  # what each question is worth
-    fingerprint: str  # changes whenever the checks, the release or the grader change
+    fingerprint: str  # changes whenever the checks, the release, the grader or the language change
+    lang: str  # of the reasons and check messages written into its results
 
     @staticmethod
-    def load(course: Course, name: str) -> "Homework":
+    def load(course: Course, name: str, lang: str) -> "Homework":
         require_contract(course, name)
         autograder = course.autograder_folder(name)
         questions = load_questions(autograder)
@@ -63,8 +64,9 @@ class Homework:
         if unknown:
             raise QuestionsError(f"{autograder}: checks name questions missing from questions.toml: {unknown}")
         release_notebook = nbformat.read(course.release_notebook(name), as_version=4)
+        folders = _fingerprint([autograder, course.release_folder(name), Path(__file__).parent])
         return Homework(name, questions, course.release_folder(name), release_notebook, autograder, points,
-                        _fingerprint([autograder, course.release_folder(name), Path(__file__).parent]))
+                        hashlib.sha256(f"{folders}\0{lang}".encode()).hexdigest(), lang)
 
 
 @dataclass(frozen=True)
@@ -110,9 +112,9 @@ def grade_one(homework: Homework, submission: Submission, settings: Settings) ->
     try:
         prepared = prepare_submission(submission, homework.release_notebook, homework.name)
     except NotGradable as reason:
-        return Graded(_finish(homework, submission, Status.NOT_GRADABLE, str(reason), started))
+        return Graded(_finish(homework, submission, Status.NOT_GRADABLE, reason.text(homework.lang), started))
     notebook = prepared.notebook
-    notes = (MATCHED_BY_CONTENT_NOTE,) if prepared.matched_by_content else ()
+    notes = (gettext_for(homework.lang)(MATCHED_BY_CONTENT_NOTE),) if prepared.matched_by_content else ()
     scratch = Path(tempfile.mkdtemp(prefix="sub-", dir=settings.run_root))
     try:
         job = Job(notebook, homework.questions, homework.release_folder, scratch / "sandbox", scratch / "artifacts")
@@ -132,8 +134,9 @@ def grade_one(homework: Homework, submission: Submission, settings: Settings) ->
 
 
 def _not_run(homework: Homework, execution: Execution) -> dict[str, str]:
-    reason = f"this question did not run to the end: {execution.reason}" if execution.reason else \
-        "this question did not run to the end"
+    _ = gettext_for(homework.lang)
+    reason = _("this question did not run to the end: {reason}").format(reason=execution.reason) \
+        if execution.reason else _("this question did not run to the end")
     return {q.id: reason for q in homework.questions if q.id not in execution.harvested}
 
 
@@ -186,13 +189,15 @@ class Batch:
 def grade_batch(course: Course, homework_name: str, paths: list[Path], out_dir: Path, *, jobs: int,
                 limits: Limits, force: bool = False, shard: Shard | None = None, lms: str | None = None,
                 on_progress: Callable[[int, int], None] | None = None,
-                on_note: Callable[[str], None] = print, mode: str | None = None) -> list[SubmissionResult]:
+                on_note: Callable[[str], None] = print, mode: str | None = None,
+                lang: str = "en") -> list[SubmissionResult]:
     """Grade every submission under `paths` (with `shard`, only that shard's students: their results, feedback
     and executed notebooks, and the shard's manifest; grades.csv and summary.html are then merge's). `mode` is
     the sandbox's (sandbox.choose_mode); by default the best this machine has, SandboxUnavailable when it has
-    none."""
+    none. Reasons, check messages, feedback pages and the summary are written in `lang` (the CLI passes the
+    course's; English, the language of the message ids, when not given)."""
     mode = mode or choose_mode(no_sandbox=False)
-    homework = Homework.load(course, homework_name)
+    homework = Homework.load(course, homework_name, lang)
     submissions = collect(paths, homework_name, lms)
     out_dir = out_dir.resolve()
     if shard is not None:
@@ -218,7 +223,7 @@ def grade_batch(course: Course, homework_name: str, paths: list[Path], out_dir: 
             progress(len(results), len(batch.submissions))
     ordered = [results[s.student] for s in batch.submissions]
     if batch.writes_tables:
-        report.write_tables(ordered, [q.id for q in homework.questions], batch.out_dir)
+        report.write_tables(ordered, [q.id for q in homework.questions], batch.out_dir, homework.lang)
     return ordered
 
 
@@ -255,8 +260,8 @@ def _result_of(outcome: Graded | BaseException, homework: Homework, submission: 
     if isinstance(outcome, Graded):
         return outcome
     # The grader failed on this one (a bug, or the machine killed its worker twice); it still gets its row.
-    return Graded(_finish(homework, submission, Status.GRADER_ERROR, GRADER_ERROR_REASON.format(error=repr(outcome)),
-                          time.monotonic()))
+    reason = gettext_for(homework.lang)(GRADER_ERROR_REASON).format(error=repr(outcome))
+    return Graded(_finish(homework, submission, Status.GRADER_ERROR, reason, time.monotonic()))
 
 
 def _with_sandbox(graded: Graded, sandbox: str) -> Graded:
@@ -278,6 +283,6 @@ def _write_row(batch: Batch, graded: Graded, results: list[SubmissionResult]) ->
     if graded.executed:
         atomic_write_text(batch.out_dir / "executed" / f"{student}.ipynb", graded.executed)
     atomic_write_text(batch.result_path(student), graded.result.to_json())
-    report.write_feedback(graded.result, batch.out_dir / "feedback" / f"{student}.html")
+    report.write_feedback(graded.result, batch.out_dir / "feedback" / f"{student}.html", batch.homework.lang)
     if batch.writes_tables:
         report.write_grades_csv(results, [q.id for q in batch.homework.questions], batch.out_dir / "grades.csv")

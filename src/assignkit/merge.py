@@ -34,9 +34,9 @@ class Merged:
     missing: list[str]  # expected by a shard, without a result: nothing was written
 
 
-def merge(folders: list[Path], out_dir: Path) -> Merged:
-    """Rebuild `out_dir`/grades.csv and summary.html from every result under `folders`; results, feedback pages
-    and executed notebooks found in other folders are copied into `out_dir`."""
+def merge(folders: list[Path], out_dir: Path, lang: str) -> Merged:
+    """Rebuild `out_dir`/grades.csv and summary.html (in `lang`) from every result under `folders`; results,
+    feedback pages and executed notebooks found in other folders are copied into `out_dir`."""
     found = _read_results(folders)
     _refuse_mixed(found)
     expected = _expected_students(folders)
@@ -51,7 +51,7 @@ def merge(folders: list[Path], out_dir: Path) -> Merged:
     for item in found:
         if item.folder != out_dir:
             _copy_student_files(item, out_dir)
-    write_tables(results, question_ids, out_dir)
+    write_tables(results, question_ids, out_dir, lang)
     return Merged(results, question_ids, [])
 
 

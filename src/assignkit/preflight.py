@@ -23,6 +23,7 @@ from nbformat.v4 import new_code_cell, new_markdown_cell, new_raw_cell
 from assignkit.cellmatch import grade_id as _grade_id
 from assignkit.cellmatch import is_answer as _is_answer
 from assignkit.cellmatch import match_by_content, nbgrader_flags as _nbgrader
+from assignkit.i18n import N_, gettext_for
 from assignkit.submissions import Submission
 
 _NEW_CELL = {"code": new_code_cell, "markdown": new_markdown_cell, "raw": new_raw_cell}
@@ -30,12 +31,20 @@ _SHOWN_ANSWER_IDS = 3
 # Share of the release's locked and test cells a notebook without metadata must contain to be this homework:
 # the samples contain all of them, another homework's notebook none (docs/preflight.md).
 MIN_FIXED_FOUND = 0.5
-MATCHED_BY_CONTENT_NOTE = ("메타데이터가 없어 릴리스 노트북과 내용으로 맞추어 채점했습니다 "
-                           "(the notebook had no nbgrader metadata: it was matched to the release by content)")
+MATCHED_BY_CONTENT_NOTE = N_("The notebook had no nbgrader metadata: it was matched to the release by content.")
 
 
 class NotGradable(Exception):
-    """The submission cannot be graded; str(error) is the reason shown to the TA and the student."""
+    """The submission cannot be graded. Made from a message id (English, marked for extraction) and its
+    parameters: str(error) is the English reason, `text(lang)` the reason shown to the TA and the student."""
+
+    def __init__(self, message: str, **params: object) -> None:
+        super().__init__(message.format(**params))
+        self.message = message
+        self.params = params
+
+    def text(self, lang: str) -> str:
+        return gettext_for(lang)(self.message).format(**self.params)
 
 
 @dataclass(frozen=True)
@@ -47,7 +56,7 @@ class Prepared:
 def prepare_submission(submission: Submission, release_nb: NotebookNode, homework: str) -> Prepared:
     """prepare() on a collected submission; a file that could not be read is NotGradable with its problem."""
     if submission.problem:
-        raise NotGradable(submission.problem)
+        raise NotGradable("{problem}", problem=submission.problem)
     return prepare(submission.content, release_nb, homework)
 
 
@@ -66,10 +75,10 @@ def prepare(content: bytes, release_nb: NotebookNode, homework: str) -> Prepared
 
 def _parse(content: bytes) -> NotebookNode:
     if not content.strip():
-        raise NotGradable("the file is empty")
+        raise NotGradable(N_("the file is empty"))
     text = _decode(content)
     if not text.strip():
-        raise NotGradable("the file is empty")
+        raise NotGradable(N_("the file is empty"))
     data = _load_json(text)
     _require_notebook_shape(data)
     cells = [_readable_cell(number, cell) for number, cell in enumerate(data["cells"], start=1)]
@@ -99,39 +108,45 @@ def _decode(content: bytes) -> str:
         _load_json(content.decode("utf-8-sig", errors="replace"))  # a JSON error before the bad byte comes first
         line = content.count(b"\n", 0, error.start) + 1
         column = error.start - content.rfind(b"\n", 0, error.start)
-        raise NotGradable(f"not a notebook: the file is not valid JSON (line {line}, column {column})") from None
+        raise NotGradable(_INVALID_JSON_AT, line=line, column=column) from None
 
 
 def _load_json(text: str) -> object:
     try:
         return json.loads(text)
     except json.JSONDecodeError as error:
-        raise NotGradable(
-            f"not a notebook: the file is not valid JSON (line {error.lineno}, column {error.colno})") from None
+        raise NotGradable(_INVALID_JSON_AT, line=error.lineno, column=error.colno) from None
     except RecursionError:
-        raise NotGradable("not a notebook: the file is JSON nested too deeply to read") from None
+        raise NotGradable(N_("not a notebook: the file is JSON nested too deeply to read")) from None
     except ValueError as error:  # e.g. an integer longer than Python converts
-        raise NotGradable(f"not a notebook: the file is not valid JSON ({error})") from None
+        raise NotGradable(N_("not a notebook: the file is not valid JSON ({error})"), error=error) from None
 
 
 def _require_notebook_shape(data: object) -> None:
     if not isinstance(data, dict):
-        raise NotGradable(f"not a notebook: the file is JSON but holds {_json_kind(data)}, not a notebook")
+        raise NotGradable(_json_kind(data))
     major = data.get("nbformat")
     if type(major) is int and major < 4:
-        raise NotGradable(f"not a notebook: it is in the old nbformat {major}; "
-                          "open it in Jupyter and save it again")
+        raise NotGradable(N_("not a notebook: it is in the old nbformat {major}; open it in Jupyter and save it "
+                             "again"), major=major)
     if not isinstance(data.get("cells"), list):
-        raise NotGradable("not a notebook: the JSON has no list of cells")
+        raise NotGradable(N_("not a notebook: the JSON has no list of cells"))
     if type(major) is not int:
-        raise NotGradable("not a notebook: the JSON has no nbformat version")
+        raise NotGradable(N_("not a notebook: the JSON has no nbformat version"))
     if major > 4:
-        raise NotGradable(f"not a notebook: nbformat {major} is not supported")
+        raise NotGradable(N_("not a notebook: nbformat {major} is not supported"), major=major)
+
+
+_INVALID_JSON_AT = N_("not a notebook: the file is not valid JSON (line {line}, column {column})")
 
 
 def _json_kind(data: object) -> str:
-    kinds = {list: "a list", str: "a string", bool: "true or false", type(None): "null"}
-    return kinds.get(type(data), "a number")
+    """The message id naming what JSON that is not an object holds."""
+    kinds = {list: N_("not a notebook: the file is JSON but holds a list, not a notebook"),
+             str: N_("not a notebook: the file is JSON but holds a string, not a notebook"),
+             bool: N_("not a notebook: the file is JSON but holds true or false, not a notebook"),
+             type(None): N_("not a notebook: the file is JSON but holds null, not a notebook")}
+    return kinds.get(type(data), N_("not a notebook: the file is JSON but holds a number, not a notebook"))
 
 
 def _has_release_ids(student_nb: NotebookNode, release_nb: NotebookNode) -> bool:
@@ -147,9 +162,10 @@ def _labelled_by_content(student_nb: NotebookNode, release_nb: NotebookNode, hom
         answer_ids = [grade_id for cell in release_nb.cells if _is_answer(cell) and (grade_id := _grade_id(cell))]
         shown = answer_ids[:_SHOWN_ANSWER_IDS]
         more = ", …" if len(answer_ids) > len(shown) else ""
-        raise NotGradable(f"this is not {homework} — none of its answer cells ({', '.join(shown)}{more}) were "
-                          f"found, and only {match.fixed_found} of its {match.fixed_total} locked and test cells "
-                          "by their text")
+        raise NotGradable(N_("this is not {homework} — none of its answer cells ({answer_ids}) were found, and "
+                             "only {found} of its {total} locked and test cells by their text"),
+                          homework=homework, answer_ids=", ".join(shown) + more, found=match.fixed_found,
+                          total=match.fixed_total)
     cells = []
     for index, cell in enumerate(student_nb.cells):
         grade_id = match.grade_ids.get(index)

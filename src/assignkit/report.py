@@ -27,26 +27,30 @@ from matplotlib.ticker import MaxNLocator
 
 from assignkit.fileio import atomic_write_text
 from assignkit.fonts import picture_font_family
+from assignkit.i18n import N_, gettext_for
 from assignkit.results import STOPPED, Check, Figure, Question, Status, SubmissionResult
 
 FIG_SIZE = (6.0, 3.5)  # inches
 FIG_DPI = 90
 SLOWEST_COUNT = 10
 
-_KEEP_EARLIER = ("Questions that finished before that keep their points; the questions after it score 0.")
+# (label, explanation) of each status, as message ids: shown through the page's language.
 STATUS_TEXT = {
-    "graded": ("Graded", "Your notebook ran to the end and every question was checked."),
-    "timeout": ("Time limit reached",
-                "A cell ran longer than the time limit, so the run was stopped at that cell. " + _KEEP_EARLIER),
-    "kernel_died": ("Notebook stopped",
-                    "Python stopped while running your notebook (for example a crash, a segmentation fault or os._exit()). "
-                    + _KEEP_EARLIER),
-    "memory_exceeded": ("Memory limit reached",
-                        "Your notebook used more memory than allowed, so the run was stopped. " + _KEEP_EARLIER),
-    "not_gradable": ("Not gradable", "This submission could not be graded, so it scores 0."),
-    "grader_error": ("채점기 오류 (Grader error)",
-                     "채점기 쪽 문제로 채점하지 못했습니다. 학생의 잘못이 아니며 다시 채점합니다. "
-                     "The grader failed on this submission; this is not your doing, and it will be graded again."),
+    "graded": (N_("Graded"), N_("Your notebook ran to the end and every question was checked.")),
+    "timeout": (N_("Time limit reached"),
+                N_("A cell ran longer than the time limit, so the run was stopped at that cell. Questions that "
+                   "finished before that keep their points; the questions after it score 0.")),
+    "kernel_died": (N_("Notebook stopped"),
+                    N_("Python stopped while running your notebook (for example a crash, a segmentation fault or "
+                       "os._exit()). Questions that finished before that keep their points; the questions after it "
+                       "score 0.")),
+    "memory_exceeded": (N_("Memory limit reached"),
+                        N_("Your notebook used more memory than allowed, so the run was stopped. Questions that "
+                           "finished before that keep their points; the questions after it score 0.")),
+    "not_gradable": (N_("Not gradable"), N_("This submission could not be graded, so it scores 0.")),
+    "grader_error": (N_("Grader error"),
+                     N_("The grader failed on this submission; this is not your doing, and it will be graded "
+                        "again.")),
 }
 
 _CSS = """
@@ -190,8 +194,9 @@ def _draw_heatmap(fig: MplFigure, figure: Figure) -> None:
 _DRAW = {"curve": _draw_curve, "heatmap": _draw_heatmap}
 
 
-def render_figure(figure: Figure) -> str:
-    """One picture as an HTML <figure> with an embedded PNG; a note instead if it cannot be drawn."""
+def render_figure(figure: Figure, lang: str) -> str:
+    """One picture as an HTML <figure> with an embedded PNG; a note in `lang` instead if it cannot be drawn."""
+    _ = gettext_for(lang)
     title = escape(figure.title)
     draw = _DRAW.get(figure.kind)
     try:
@@ -199,7 +204,7 @@ def render_figure(figure: Figure) -> str:
             raise ValueError("unknown kind")
         uri = _render_png(lambda fig: draw(fig, figure))
     except Exception:  # one bad picture must not cost the page
-        note = '<span class="muted">(picture could not be drawn)</span>'
+        note = '<span class="muted">' + escape(_("(picture could not be drawn)")) + "</span>"
         return f"<figure><figcaption>{title} {note}</figcaption></figure>"
     alt = title or "plot"
     return (f'<figure><img src="{uri}" alt="{alt}" width="{int(FIG_SIZE[0] * FIG_DPI)}">'
@@ -209,8 +214,8 @@ def render_figure(figure: Figure) -> str:
 # ---------------------------------------------------------------- feedback page
 
 
-def _page(title: str, body: str) -> str:
-    return ('<!DOCTYPE html>\n<html lang="ko">\n<head>\n<meta charset="utf-8">\n'
+def _page(title: str, body: str, lang: str) -> str:
+    return (f'<!DOCTYPE html>\n<html lang="{lang}">\n<head>\n<meta charset="utf-8">\n'
             '<meta name="viewport" content="width=device-width, initial-scale=1">\n'
             f"<title>{title}</title>\n<style>{_CSS}</style>\n</head>\n<body>\n{body}\n</body>\n</html>\n")
 
@@ -221,21 +226,23 @@ def _points_class(score: float, max_score: float) -> str:
     return "partial" if score > 0 else "zero"
 
 
-def _status_html(result: SubmissionResult) -> str:
+def _status_html(result: SubmissionResult, _: Callable[[str], str]) -> str:
     status = result.status.value
     label, text = STATUS_TEXT[status]
-    parts = [f"<b>{escape(label)}.</b> {escape(text)}"]
+    parts = [f"<b>{escape(_(label))}.</b> {escape(_(text))}"]  # extracted where STATUS_TEXT marks them
     if result.reason:
-        parts.append(f"<br>Details: {escape(result.reason)}")
+        parts.append("<br>" + escape(_("Details:")) + " " + escape(result.reason))
     if result.status in STOPPED:
         lost = [q.title or q.id for q in result.questions if not q.harvested]
         if lost:
-            parts.append("<br>Scored 0 because the run stopped before them: " + escape(", ".join(lost)) + ".")
+            parts.append("<br>" + escape(_("Scored 0 because the run stopped before them: {questions}.").format(
+                questions=", ".join(lost))))
     parts += [f"<br>{escape(note)}" for note in result.notes]
     return f'<div class="status status-{escape(status)}">{"".join(parts)}</div>'
 
 
-def _checks_html(checks: list[Check]) -> str:
+def _checks_html(checks: list[Check], _: Callable[[str], str]) -> str:
+    no_message = _("(no message)")
     failed = [c for c in checks if not c.passed]
     passed = [c for c in checks if c.passed]
     html = ""
@@ -243,52 +250,58 @@ def _checks_html(checks: list[Check]) -> str:
         items = "".join(
             f'<li><b>✗ {escape(c.name)}</b> <span class="muted">'
             f'({format_number(c.points)} / {format_number(c.max_points)})</span>'
-            f'<div class="msg">{escape(c.message or "(no message)")}</div></li>'
+            f'<div class="msg">{escape(c.message or no_message)}</div></li>'
             for c in failed)
         html += f'<ul class="failed">{items}</ul>'
     if passed:
         names = ", ".join(escape(c.name) for c in passed)
-        html += f'<p class="passed"><span class="full">✓ Passed:</span> {names}</p>'
+        html += '<p class="passed"><span class="full">✓ ' + escape(_("Passed:")) + f"</span> {names}</p>"
     return html
 
 
-def _question_html(question: Question, checks: list[Check], figures: list[Figure]) -> str:
+def _question_html(question: Question, checks: list[Check], figures: list[Figure], lang: str) -> str:
+    _ = gettext_for(lang)
     qid, title = question.id, question.title or question.id
     score, max_score = question.score, question.max_score
     shown_id = f' <span class="muted">({escape(qid)})</span>' if qid and qid != title else ""
     head = (f'<h2>{escape(title)}{shown_id} <span class="pts '
             f'{_points_class(score, max_score)}">{format_number(score)} / {format_number(max_score)}</span></h2>')
-    body = _checks_html(checks)
+    body = _checks_html(checks, _)
     if not checks:
-        body = ('<p class="muted">Not checked: the run stopped before this question.</p>'
-                if not question.harvested else '<p class="muted">No checks recorded.</p>')
-    return f"<section>{head}{body}{''.join(render_figure(f) for f in figures)}</section>"
+        note = (_("Not checked: the run stopped before this question.") if not question.harvested
+                else _("No checks recorded."))
+        body = f'<p class="muted">{escape(note)}</p>'
+    return f"<section>{head}{body}{''.join(render_figure(f, lang) for f in figures)}</section>"
 
 
-def render_feedback(result: SubmissionResult) -> str:
-    """The student's feedback page: total, status in plain words, and per question its points, the message of
-    every failed check, the names of passed checks, and its pictures. Self-contained HTML (UTF-8, inline CSS)."""
+def render_feedback(result: SubmissionResult, lang: str) -> str:
+    """The student's feedback page in `lang`: total, status in plain words, and per question its points, the
+    message of every failed check, the names of passed checks, and its pictures. Self-contained HTML (UTF-8,
+    inline CSS). Reasons and check messages are shown as the result holds them (written in the run's language)."""
+    _ = gettext_for(lang)
     student, homework = result.student, result.homework
     known = {q.id for q in result.questions}
     sections = [_question_html(q, [c for c in result.checks if c.question == q.id],
-                               [f for f in result.figures if f.question == q.id])
+                               [f for f in result.figures if f.question == q.id], lang)
                 for q in result.questions]
     other_checks = [c for c in result.checks if c.question not in known]
     other_figures = [f for f in result.figures if f.question not in known]
     if other_checks or other_figures:
-        sections.append(_question_html(Question("", "Other checks", True, 0.0, 0.0), other_checks, other_figures))
+        sections.append(_question_html(Question("", _("Other checks"), True, 0.0, 0.0), other_checks, other_figures,
+                                       lang))
     score, max_score = result.score, result.max_score
     name = f" ({escape(result.name)})" if result.name else ""
-    late = ' <span class="partial">late</span>' if result.late else ""
-    header = (f'<header><h1>{escape(homework)}</h1><p>Student: <b>{escape(student)}</b>{name}{late}</p>'
-              f'<p class="total">Score: <b class="{_points_class(score, max_score)}">{format_number(score)}</b>'
-              f" / {format_number(max_score)}</p>{_status_html(result)}</header>")
-    return _page(f"{escape(homework)}: {escape(student)}", header + "\n" + "\n".join(sections))
+    late = ' <span class="partial">' + escape(_("late")) + "</span>" if result.late else ""
+    student_label, score_label = escape(_("Student:")), escape(_("Score:"))
+    header = (f'<header><h1>{escape(homework)}</h1><p>{student_label} <b>{escape(student)}</b>{name}{late}'
+              f'</p><p class="total">{score_label} <b class="{_points_class(score, max_score)}">'
+              f"{format_number(score)}</b> / {format_number(max_score)}</p>{_status_html(result, _)}</header>")
+    return _page(f"{escape(homework)}: {escape(student)}", header + "\n" + "\n".join(sections), lang)
 
 
-def write_feedback(result: SubmissionResult, path: Path) -> None:
-    """Write the student's feedback page atomically."""
-    atomic_write_text(path, render_feedback(result))
+def write_feedback(result: SubmissionResult, path: Path, lang: str) -> None:
+    """Write the student's feedback page in `lang` atomically."""
+    atomic_write_text(path, render_feedback(result, lang))
 
 
 # ---------------------------------------------------------------- class summary
@@ -303,29 +316,31 @@ def _table(headers: Iterable[str], rows: Iterable[Iterable[str]], numeric: Colle
     return f"<table><thead><tr>{cells('th', headers)}</tr></thead><tbody>{body}</tbody></table>"
 
 
-def _status_counts_html(results: list[SubmissionResult]) -> str:
+def _status_counts_html(results: list[SubmissionResult], _: Callable[[str], str]) -> str:
     counts = Counter(r.status for r in results)
-    rows = [[escape(s.value), str(counts.get(s, 0))] for s in Status]
-    rows.append(["<b>total</b>", f"<b>{len(results)}</b>"])
-    return _table(["status", "submissions"], rows, numeric={1})
+    rows = [[f"{escape(s.value)} <span class=muted>({escape(_(STATUS_TEXT[s.value][0]))})</span>",
+             str(counts.get(s, 0))] for s in Status]
+    rows.append(["<b>" + escape(_("total")) + "</b>", f"<b>{len(results)}</b>"])
+    return _table([escape(_("status")), escape(_("submissions"))], rows, numeric={1})
 
 
-def _histogram_html(results: list[SubmissionResult]) -> str:
+def _histogram_html(results: list[SubmissionResult], _: Callable[[str], str]) -> str:
     scores = [r.score for r in results]
     top = max([r.max_score for r in results] + scores + [1.0])
 
     def draw(fig: MplFigure) -> None:
         ax = fig.add_subplot()
         ax.hist(scores, bins=np.linspace(0.0, top, 21), color="#4c72b0", edgecolor="white")
-        ax.set_xlabel("score")
-        ax.set_ylabel("submissions")
+        ax.set_xlabel(_("score"))
+        ax.set_ylabel(_("submissions"))
         ax.yaxis.set_major_locator(MaxNLocator(integer=True))
 
-    return (f'<figure><img src="{_render_png(draw)}" alt="score histogram" width="{int(FIG_SIZE[0] * FIG_DPI)}">'
-            "<figcaption>Scores of all submissions</figcaption></figure>")
+    caption = escape(_("Scores of all submissions"))
+    return (f'<figure><img src="{_render_png(draw)}" alt="{caption}" width="{int(FIG_SIZE[0] * FIG_DPI)}">'
+            f"<figcaption>{caption}</figcaption></figure>")
 
 
-def _question_stats_html(results: list[SubmissionResult], question_ids: list[str]) -> str:
+def _question_stats_html(results: list[SubmissionResult], question_ids: list[str], _: Callable[[str], str]) -> str:
     rows = []
     for qid in question_ids:
         records = [q for r in results for q in r.questions if q.id == qid]
@@ -338,60 +353,64 @@ def _question_stats_html(results: list[SubmissionResult], question_ids: list[str
         passed = sum(1 for c in checks if c.passed) / len(checks) if checks else 0.0
         rows.append([escape(qid), escape(title), format_number(max_score), format_number(mean),
                      f"{full:.0%}", f"{passed:.0%}" if checks else "–"])
-    return _table(["question", "title", "max", "mean score", "full marks", "checks passed"], rows,
-                  numeric={2, 3, 4, 5})
+    headers = [_("question"), _("title"), _("max"), _("mean score"), _("full marks"), _("checks passed")]
+    return _table(map(escape, headers), rows, numeric={2, 3, 4, 5})
 
 
-def _slowest_html(results: list[SubmissionResult]) -> str:
+def _slowest_html(results: list[SubmissionResult], _: Callable[[str], str]) -> str:
     slowest = sorted(results, key=lambda r: (-r.seconds, r.student))[:SLOWEST_COUNT]
     rows = [[escape(r.student), format_seconds(r.seconds), escape(r.status.value)] for r in slowest]
-    return _table(["student", "seconds", "status"], rows, numeric={1})
+    return _table(map(escape, [_("student"), _("seconds"), _("status")]), rows, numeric={1})
 
 
-def _students_html(results: list[SubmissionResult]) -> str:
+def _students_html(results: list[SubmissionResult], _: Callable[[str], str]) -> str:
     rows = [[f'<a href="{escape(feedback_href(r.student))}">{escape(r.student)}</a>', escape(r.name),
-             late_text(r.late), escape(r.status.value), format_number(r.score), format_number(r.max_score),
+             escape(_("late")) if r.late else "", escape(r.status.value), format_number(r.score), format_number(r.max_score),
              format_seconds(r.seconds), escape(" ".join([r.reason, *r.notes]).strip())]
             for r in sorted(results, key=_student)]
-    return _table(["student", "name", "late", "status", "score", "max", "seconds", "reason"], rows,
-                  numeric={4, 5, 6})
+    headers = [_("student"), _("name"), _("late"), _("status"), _("score"), _("max"), _("seconds"), _("reason")]
+    return _table(map(escape, headers), rows, numeric={4, 5, 6})
 
 
-def render_summary(results: list[SubmissionResult], question_ids: list[str]) -> str:
-    """The class summary page: submissions per status, score histogram, mean score and pass rates per question
-    (over all submissions; a question missing from a result counts as 0), the slowest submissions, and every
-    student linked to `feedback/<student>.html`."""
+def render_summary(results: list[SubmissionResult], question_ids: list[str], lang: str) -> str:
+    """The class summary page in `lang`: submissions per status, score histogram, mean score and pass rates per
+    question (over all submissions; a question missing from a result counts as 0), the slowest submissions, and
+    every student linked to `feedback/<student>.html`."""
+    _ = gettext_for(lang)
     homeworks = sorted({r.homework for r in results if r.homework})
     title = escape(", ".join(homeworks) or "assignkit")
+    heading = title + ": " + escape(_("class summary"))
+    count = escape(_("{count} submissions.").format(count=len(results)))
+    explained = escape(_("Mean score and share of submissions with full marks, over all submissions; checks "
+                         "passed over all checks run for the question."))
     body = "\n".join([
-        f"<h1>{title}: class summary</h1>",
-        f'<p class="muted">{len(results)} submissions. {_sandbox_html(results)}</p>',
-        "<h2>Status</h2>", _status_counts_html(results),
-        "<h2>Scores</h2>", _histogram_html(results),
-        "<h2>Questions</h2>",
-        '<p class="muted">Mean score and share of submissions with full marks, over all submissions; '
-        "checks passed over all checks run for the question.</p>",
-        _question_stats_html(results, question_ids),
-        f"<h2>Slowest {SLOWEST_COUNT}</h2>", _slowest_html(results),
-        "<h2>Students</h2>", _students_html(results),
+        f"<h1>{heading}</h1>",
+        f'<p class="muted">{count} {_sandbox_html(results, _)}</p>',
+        "<h2>" + escape(_("Status")) + "</h2>", _status_counts_html(results, _),
+        "<h2>" + escape(_("Scores")) + "</h2>", _histogram_html(results, _),
+        "<h2>" + escape(_("Questions")) + "</h2>",
+        f'<p class="muted">{explained}</p>',
+        _question_stats_html(results, question_ids, _),
+        "<h2>" + escape(_("Slowest {count}").format(count=SLOWEST_COUNT)) + "</h2>", _slowest_html(results, _),
+        "<h2>" + escape(_("Students")) + "</h2>", _students_html(results, _),
     ])
-    return _page(f"{title}: class summary", body)
+    return _page(heading, body, lang)
 
 
-def _sandbox_html(results: list[SubmissionResult]) -> str:
+def _sandbox_html(results: list[SubmissionResult], _: Callable[[str], str]) -> str:
     """The sandbox mode(s) the rows were graded in (one per run; several when merged from several runs)."""
     counts = Counter(r.sandbox or "unknown" for r in results)
     modes = ", ".join(f"{escape(mode)} ({n})" if len(counts) > 1 else escape(mode) for mode, n in sorted(counts.items()))
-    warning = " — not isolated: submissions ran unsandboxed" if "none" in counts else ""
-    return f"Sandbox: <b>{modes}</b>{warning}."
+    warning = escape(_(" — not isolated: submissions ran unsandboxed")) if "none" in counts else ""
+    return escape(_("Sandbox:")) + f" <b>{modes}</b>{warning}."
 
 
-def write_summary(results: list[SubmissionResult], question_ids: list[str], path: Path) -> None:
-    """Write summary.html atomically."""
-    atomic_write_text(path, render_summary(results, question_ids))
+def write_summary(results: list[SubmissionResult], question_ids: list[str], path: Path, lang: str) -> None:
+    """Write summary.html in `lang` atomically."""
+    atomic_write_text(path, render_summary(results, question_ids, lang))
 
 
-def write_tables(results: list[SubmissionResult], question_ids: list[str], out_dir: Path) -> None:
-    """grades.csv and summary.html of a whole class, in `out_dir`."""
+def write_tables(results: list[SubmissionResult], question_ids: list[str], out_dir: Path, lang: str) -> None:
+    """grades.csv and summary.html (in `lang`) of a whole class, in `out_dir`."""
     write_grades_csv(results, question_ids, out_dir / "grades.csv")
-    write_summary(results, question_ids, out_dir / "summary.html")
+    write_summary(results, question_ids, out_dir / "summary.html", lang)

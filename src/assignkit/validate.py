@@ -29,7 +29,8 @@ class Validation:
         return not self.problems
 
 
-def validate(course: Course, homework: str, limits: Limits, jobs: int = 2, mode: str | None = None) -> Validation:
+def validate(course: Course, homework: str, limits: Limits, jobs: int = 2, mode: str | None = None,
+             lang: str = "en") -> Validation:
     """Raises contract.ContractError, naming each file and line, when the homework breaks its contract."""
     require_contract(course, homework)
     with tempfile.TemporaryDirectory(prefix="assignkit-validate-") as scratch:
@@ -38,7 +39,7 @@ def validate(course: Course, homework: str, limits: Limits, jobs: int = 2, mode:
         shutil.copy(course.source_notebook(homework), folder / "solution.ipynb")
         shutil.copy(course.release_notebook(homework), folder / "blank.ipynb")
         results = grade_batch(course, homework, [folder], Path(scratch) / "out", jobs=jobs, limits=limits,
-                              force=True, on_note=lambda note: None, mode=mode)
+                              force=True, on_note=lambda note: None, mode=mode, lang=lang)
     by_student = {r.student: r for r in results}
     validation = Validation(homework, by_student["solution"], by_student["blank"], stale_files(course, homework))
     validation.problems = _problems(validation)
