@@ -34,5 +34,6 @@ bench: $(INSTALLED)
 
 # Message ids of the kit's own strings, from the code, into the Korean catalog (then translate new/fuzzy entries).
 locale: $(INSTALLED)
+	mkdir -p build
 	$(BIN)/pybabel extract --no-location --sort-output --project assignkit -o build/assignkit.pot src/assignkit
-	$(BIN)/pybabel update --no-wrap --ignore-obsolete -i build/assignkit.pot -d src/assignkit/locale -D assignkit -l ko
+	$(BIN)/pybabel update --no-wrap --ignore-obsolete --no-fuzzy-matching -i build/assignkit.pot -d src/assignkit/locale -D assignkit -l ko

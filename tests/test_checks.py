@@ -178,3 +178,43 @@ def test_check_files_import_the_helpers_beside_them_and_each_homework_keeps_its_
     # the helper module stays loaded between runs of the same homework: its state is shared (docs/checks.md)
     assert [r.message for r in runs[1::2]] == ["n should be 4; 1 runs", "n should be 4; 2 runs"]
     assert "reference" not in sys.modules and str(tmp_path / "a") not in sys.path
+
+
+def test_a_message_in_two_languages_is_read_in_the_runs_language(tmp_path):
+    checks = tmp_path / "autograder"
+    _write_checks(checks, '''
+        import pytest
+        from assignkit.checks import expect_at_most, msg
+
+        @pytest.mark.check("q1", points=1)
+        def test_two_languages(sub, feedback):
+            feedback.curve(msg(ko="적합", en="fit"), [0, 1], {msg(ko="나의 net", en="your net"): [0, 1]})
+            expect_at_most(msg(ko="BCE", en="The BCE"), sub.number("n"), 1.0,
+                           msg(ko=" Adam으로 학습하세요.", en=" Train with Adam."))
+
+        @pytest.mark.check("q1", points=1)
+        def test_plain(sub):
+            assert False, "plain text"
+    ''')
+    harvest({"n": 3}, [{"name": "n", "kind": "value"}], str(tmp_path / "artifacts" / "q1"))
+    korean, figures = run_checks(checks, tmp_path, tmp_path / "artifacts", {}, lang="ko")
+    assert korean[0].message == "BCE은(는) 3입니다. 좋은 답은 1 이하입니다 (기준보다 2 높습니다). Adam으로 학습하세요."
+    assert figures[0]["title"] == "적합" and list(figures[0]["series"]) == ["나의 net"]
+    assert korean[1].message == "plain text"
+    english, figures = run_checks(checks, tmp_path, tmp_path / "artifacts", {}, lang="en")
+    assert english[0].message == ("The BCE is 3; a good answer reaches at most 1 (yours is 2 above the limit). "
+                                  "Train with Adam.")
+    assert figures[0]["title"] == "fit"
+
+
+def test_a_check_that_crashes_says_so_in_the_runs_language(tmp_path):
+    checks = tmp_path / "autograder"
+    _write_checks(checks, '''
+        import pytest
+
+        @pytest.mark.check("q1", points=1)
+        def test_crashes(sub):
+            raise KeyError("k")
+    ''')
+    (result,), _ = run_checks(checks, tmp_path, tmp_path / "artifacts", {}, lang="ko")
+    assert result.message.startswith("이 검사(check)") and "KeyError" in result.message

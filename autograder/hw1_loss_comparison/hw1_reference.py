@@ -17,6 +17,8 @@ from pathlib import Path
 import pandas as pd
 import torch
 
+from assignkit.checks import Msg, as_msg, msg
+
 SEED = 43052
 LR = 0.05
 EPOCHS, EVERY = 1000, 20
@@ -113,6 +115,9 @@ def bce_optimum(x: torch.Tensor, y: torch.Tensor) -> tuple[float, float]:
 # ---- harvested values -> tensors ------------------------------------------------------------------------------
 
 
+ONE_LOSS = msg(ko="loss 하나", en="one loss")
+
+
 class Malformed(AssertionError):
     """A harvested value does not have the form the question asks for (the message says what is wrong)."""
 
@@ -121,7 +126,8 @@ def flat(value, name: str) -> torch.Tensor:
     """Every number inside `value` (a number, a tensor, or nested lists of them) as one 1-D float64 tensor."""
     if isinstance(value, torch.Tensor):
         if value.is_complex() or value.dtype == torch.bool:
-            raise Malformed(f"{name} holds {value.dtype} values; expected real numbers")
+            raise Malformed(msg(ko=f"{name}에 {value.dtype} 값이 들어 있습니다. 실수(real numbers)여야 합니다",
+                                en=f"{name} holds {value.dtype} values; expected real numbers"))
         return value.detach().reshape(-1).to(torch.float64)
     if type(value) in (int, float):
         return torch.tensor([float(value)], dtype=torch.float64)
@@ -130,46 +136,63 @@ def flat(value, name: str) -> torch.Tensor:
             return torch.tensor(value, dtype=torch.float64).reshape(-1)
         parts = [flat(v, name) for v in value]
         return torch.cat(parts) if parts else torch.zeros(0, dtype=torch.float64)
-    raise Malformed(f"{name} holds a {type(value).__name__}; expected numbers (floats, lists of floats or tensors)")
+    raise Malformed(msg(ko=f"{name}에 {type(value).__name__}이(가) 들어 있습니다. 숫자(float, float의 list, tensor)"
+                           "여야 합니다",
+                        en=f"{name} holds a {type(value).__name__}; expected numbers (floats, lists of floats or "
+                           "tensors)"))
 
 
-def rows(value, name: str, count: int, width: int, what: str) -> torch.Tensor:
+def rows(value, name: str, count: int, width: int, what: Msg | str) -> torch.Tensor:
     """`value` as a (count, width) float64 tensor: a list of `count` records of `width` numbers each."""
     if isinstance(value, torch.Tensor) and value.dim() >= 1:
         records = list(value)
     elif isinstance(value, list):
         records = value
     else:
-        raise Malformed(f"{name} should be a list of {count} records; it is a {type(value).__name__}")
+        raise Malformed(msg(ko=f"{name}은(는) 기록(record) {count}개의 list여야 합니다. 지금은 {type(value).__name__}"
+                               "입니다",
+                            en=f"{name} should be a list of {count} records; it is a {type(value).__name__}"))
     if len(records) != count:
-        raise Malformed(f"{name} has {len(records)} records; expected {count} "
-                        f"(one every {EVERY} epochs over {EPOCHS} epochs: epochs 0, {EVERY}, ..., {EPOCHS - EVERY})")
+        raise Malformed(msg(ko=f"{name}에 기록(record)이 {len(records)}개 있습니다. {count}개여야 합니다 ({EPOCHS} "
+                               f"epoch 동안 {EVERY} epoch마다 하나: epoch 0, {EVERY}, ..., {EPOCHS - EVERY})",
+                            en=f"{name} has {len(records)} records; expected {count} (one every {EVERY} epochs over "
+                               f"{EPOCHS} epochs: epochs 0, {EVERY}, ..., {EPOCHS - EVERY})"))
     out = [flat(r, f"{name}[{k}]") for k, r in enumerate(records)]
     for k, r in enumerate(out):
         if r.numel() != width:
-            raise Malformed(f"{name}[{k}] has {r.numel()} numbers; expected {width} ({what})")
+            what = as_msg(what)
+            raise Malformed(msg(ko=f"{name}[{k}]에 숫자가 {r.numel()}개 있습니다. {width}개여야 합니다 ({what.ko})",
+                                en=f"{name}[{k}] has {r.numel()} numbers; expected {width} ({what.en})"))
     result = torch.stack(out)
     if not torch.isfinite(result).all():
-        raise Malformed(f"{name} contains nan or inf")
+        raise Malformed(msg(ko=f"{name}에 nan 또는 inf가 있습니다", en=f"{name} contains nan or inf"))
     return result
 
 
-def trajectory_problem(what: torch.Tensor, expected: torch.Tensor, tolerance: float) -> str | None:
+def trajectory_problem(what: torch.Tensor, expected: torch.Tensor, tolerance: float) -> Msg | None:
     """None when `what` follows `expected` within tolerance, else a sentence saying where it leaves it."""
     if (what - expected).abs().max().item() <= tolerance:
         return None
     start, want = what[0].tolist(), expected[0].tolist()
     if (what[:, [1, 0]] - expected).abs().max().item() <= tolerance:
-        return "it holds (weight, bias) in each record; record [bias, weight] = [w0hat, w1hat] in that order"
+        return msg(ko="각 기록에 (weight, bias) 순서로 들어 있습니다. [bias, weight] = [w0hat, w1hat] 순서로 "
+                      "기록하세요",
+                   en="it holds (weight, bias) in each record; record [bias, weight] = [w0hat, w1hat] in that order")
     if max(abs(a - b) for a, b in zip(start, want)) > tolerance:
-        return (f"it starts at (w0hat, w1hat) = ({start[0]:.4f}, {start[1]:.4f}); this run starts at "
-                f"({want[0]:.4f}, {want[1]:.4f}): check the starting bias and weight, and that what[0] is recorded "
-                "before step4 changes them")
+        return msg(ko=f"(w0hat, w1hat) = ({start[0]:.4f}, {start[1]:.4f})에서 시작합니다. 이 run은 "
+                      f"({want[0]:.4f}, {want[1]:.4f})에서 시작합니다: 시작 bias와 weight를 확인하고, what[0]을 step4가 "
+                      "바꾸기 전에 기록하는지 확인하세요",
+                   en=f"it starts at (w0hat, w1hat) = ({start[0]:.4f}, {start[1]:.4f}); this run starts at "
+                      f"({want[0]:.4f}, {want[1]:.4f}): check the starting bias and weight, and that what[0] is "
+                      "recorded before step4 changes them")
     k = int(((what - expected).abs().max(dim=1).values > tolerance).nonzero()[0])
     got, want = what[k].tolist(), expected[k].tolist()
-    return (f"at epoch {k * EVERY} it is at ({got[0]:.4f}, {got[1]:.4f}); the grader's re-run is at "
-            f"({want[0]:.4f}, {want[1]:.4f}): check the loss function, the optimizer and its learning rate, "
-            "and step1-4")
+    return msg(ko=f"epoch {k * EVERY}에서 ({got[0]:.4f}, {got[1]:.4f})에 있습니다. 채점기의 재실행(re-run)은 "
+                  f"({want[0]:.4f}, {want[1]:.4f})에 있습니다: 손실 함수(loss function), optimizer와 learning rate, "
+                  "그리고 step1-4를 확인하세요",
+               en=f"at epoch {k * EVERY} it is at ({got[0]:.4f}, {got[1]:.4f}); the grader's re-run is at "
+                  f"({want[0]:.4f}, {want[1]:.4f}): check the loss function, the optimizer and its learning rate, "
+                  "and step1-4")
 
 
 def check_run(whats, losses, k: int, optimizer: str, runs_name: str, release_dir: Path,
@@ -178,17 +201,27 @@ def check_run(whats, losses, k: int, optimizer: str, runs_name: str, release_dir
     the four runs, against the grader's re-run. Raises an AssertionError that says what is wrong."""
     for name, value in (("what", whats), ("losses", losses)):
         if not isinstance(value, list) or len(value) != 4:
-            raise Malformed(f"{runs_name} should be a list of the four runs [run1, run2, run3, run4], each "
-                            f"(yhats, losses, what) as record returns it; its {name} could not be read as four runs")
+            raise Malformed(msg(ko=f"{runs_name}은(는) 네 run의 list [run1, run2, run3, run4]여야 하고, 각각은 record가 "
+                                   f"돌려주는 (yhats, losses, what)이어야 합니다. 그 {name}을(를) 네 run으로 읽을 수 "
+                                   "없습니다",
+                                en=f"{runs_name} should be a list of the four runs [run1, run2, run3, run4], each "
+                                   f"(yhats, losses, what) as record returns it; its {name} could not be read as "
+                                   "four runs"))
     label = f"{runs_name}[{k - 1}] (run {k})"
     what = rows(whats[k - 1], f"what of {label}", RECORDS, 2, "[bias, weight] = [w0hat, w1hat]")
-    loss_values = rows(losses[k - 1], f"losses of {label}", RECORDS, 1, "one loss").reshape(-1)
+    loss_values = rows(losses[k - 1], f"losses of {label}", RECORDS, 1, ONE_LOSS).reshape(-1)
     loss, start = RUNS[k - 1]
     expected = rerun(release_dir, loss, optimizer, start)
     setup = f"run {k} ({loss}Loss, {optimizer} lr {LR}, start (w0hat, w1hat) = ({start[0]}, {start[1]}))"
     problem = trajectory_problem(what, expected.what, tol_what)
-    assert problem is None, (f"the trajectory of {setup} does not follow the grader's re-run: {problem}. "
-                             "(If Q3's checks fail too, fix record first.)")
+    assert problem is None, (
+        msg(ko=f"{setup}의 궤적(trajectory)이 채점기의 재실행(re-run)과 다릅니다: ",
+            en=f"the trajectory of {setup} does not follow the grader's re-run: ")
+        + problem + msg(ko=". (Q3의 검사도 실패했다면 record부터 고치세요.)",
+                        en=". (If Q3's checks fail too, fix record first.)"))
     worst = (loss_values - expected.losses).abs().max().item()
-    assert worst <= tol_loss, (f"the losses recorded in {setup} differ from the grader's re-run by up to "
-                               f"{worst:.3g}: use torch.nn.{loss}Loss() for this run")
+    assert worst <= tol_loss, msg(
+        ko=f"{setup}에서 기록한 losses가 채점기의 재실행(re-run)과 최대 {worst:.3g} 다릅니다: 이 run에는 "
+           f"torch.nn.{loss}Loss()를 쓰세요",
+        en=f"the losses recorded in {setup} differ from the grader's re-run by up to {worst:.3g}: use "
+           f"torch.nn.{loss}Loss() for this run")

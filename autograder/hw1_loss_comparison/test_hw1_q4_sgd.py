@@ -3,7 +3,7 @@ optimizer and data; and the two choice answers (which run does not move, and why
 
 import pytest
 
-from assignkit.checks import expect_choice
+from assignkit.checks import expect_choice, msg
 
 import hw1_reference as ref  # beside this file: the grader puts this folder on sys.path
 
@@ -33,12 +33,16 @@ def test_sgd_run_follows_rerun(sub, release_dir, k):
 @pytest.mark.check("q4_sgd", points=1)
 def test_stuck_run(sub):
     expect_choice(sub, "q4_stuck_run", ("1", "2", "3", "4"), STUCK_RUN,
-                  "That run is not the one that stays put: compare the first and last record of what in each run "
-                  "of sgd_runs (or watch the animations)")
+                  msg(ko="그 run은 제자리에 머무는 run이 아닙니다: sgd_runs의 각 run에서 what의 첫 기록과 마지막 기록을 "
+                         "비교해 보세요 (또는 애니메이션을 보세요)",
+                      en="That run is not the one that stays put: compare the first and last record of what in "
+                         "each run of sgd_runs (or watch the animations)"))
 
 
 @pytest.mark.check("q4_sgd", points=1)
 def test_stuck_reason(sub):
     expect_choice(sub, "q4_reason", ("A", "B", "C", "D"), STUCK_REASON,
-                  "That is not why the run stays put: look at the two loss surfaces around (-10, -1), and at what "
-                  "the other run from the same start and with the same learning rate does")
+                  msg(ko="그 run이 제자리에 머무는 이유가 아닙니다: (-10, -1) 근처의 두 loss surface를 보고, 같은 "
+                         "시작점과 같은 learning rate로 한 다른 run이 어떻게 되는지 보세요",
+                      en="That is not why the run stays put: look at the two loss surfaces around (-10, -1), and at "
+                         "what the other run from the same start and with the same learning rate does"))

@@ -13,10 +13,17 @@ import pandas as pd
 import torch
 import torch.nn.functional as F
 
+from assignkit.checks import Msg, msg
+
+
+MEAN_GAP = msg(ko="x 전체에서 |net(x) - underlying|의 평균", en="The mean of |net(x) - underlying| over x")
+MAX_GAP = msg(ko="x 전체에서 가장 큰 |net(x) - underlying|", en="The largest |net(x) - underlying| over x")
+
 
 def read(folder: Path, name: str) -> pd.DataFrame:
     path = Path(folder) / name
-    assert path.is_file(), f"the grader's data file {name} is missing (an instructor's error, not yours)"
+    assert path.is_file(), msg(ko=f"채점기의 데이터 파일 {name}이(가) 없습니다 (출제자의 오류이며 학생의 잘못이 아닙니다)",
+                               en=f"the grader's data file {name} is missing (an instructor's error, not yours)")
     return pd.read_csv(path)
 
 
@@ -96,7 +103,7 @@ def straight_units(net: torch.nn.Sequential, x: torch.Tensor) -> list[int]:
         return [int(i) for i in torch.nonzero((net[0](x) > 0).all(dim=0)).flatten()]
 
 
-def dead_note(net: torch.nn.Sequential, x: torch.Tensor, seed_hint: str) -> str:
+def dead_note(net: torch.nn.Sequential, x: torch.Tensor, seed_hint: Msg) -> Msg | str:
     """Why a small ReLU net may fail to bend: its units are dead, or never switch off, on the data."""
     dead, straight = dead_units(net, x), straight_units(net, x)
     width = net[0].out_features
@@ -105,17 +112,21 @@ def dead_note(net: torch.nn.Sequential, x: torch.Tensor, seed_hint: str) -> str:
         return ""
     parts = []
     if dead:
-        parts.append(f"{len(dead)} {'is' if len(dead) == 1 else 'are'} dead (never active on the data: "
-                     "0 for every x)")
+        parts.append(msg(ko=f"{len(dead)}개는 죽어 있고(dead: 데이터에서 한 번도 활성화되지 않아 모든 x에서 0)",
+                         en=f"{len(dead)} {'is' if len(dead) == 1 else 'are'} dead (never active on the data: "
+                            "0 for every x)"))
     if straight:
-        parts.append(f"{len(straight)} {'is' if len(straight) == 1 else 'are'} active for every x (the kink lies "
-                     "outside the data: only a straight line)")
-    return (f" Note: of the {width} ReLU units of net, {' and '.join(parts)}, so the net has only {bending} "
-            f"kink(s) to bend with. This depends on the starting weights: {seed_hint}")
+        parts.append(msg(ko=f"{len(straight)}개는 모든 x에서 활성화되어 있어(꺾이는 점이 데이터 밖에 있어 직선뿐)",
+                         en=f"{len(straight)} {'is' if len(straight) == 1 else 'are'} active for every x (the kink "
+                            "lies outside the data: only a straight line)"))
+    return msg(ko=f" 참고: net의 ReLU unit {width}개 중 {', '.join(p.ko for p in parts)}, 꺾을 수 있는 점(kink)이 "
+                  f"{bending}개뿐입니다. 이는 시작 가중치(starting weights)에 달려 있습니다: {seed_hint.ko}",
+               en=f" Note: of the {width} ReLU units of net, {' and '.join(p.en for p in parts)}, so the net has only "
+                  f"{bending} kink(s) to bend with. This depends on the starting weights: {seed_hint.en}")
 
 
-def draw_fit(feedback, title: str, net: torch.nn.Module, grid: pd.DataFrame, data: pd.DataFrame,
-             label: str = "your net(x)") -> None:
+def draw_fit(feedback, title: Msg, net: torch.nn.Module, grid: pd.DataFrame, data: pd.DataFrame,
+             label: Msg | str = "your net(x)") -> None:
     """The student's curve against `underlying` on the x grid, with the data points, on the feedback page."""
     fitted = predict(net, column(grid, "x"))
     feedback.curve(title, grid.x, {"underlying": grid.underlying, label: fitted}, scatter=(data.x, data.y))

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import pytest
 
-from assignkit.checks import expect_architecture, expect_at_most
+from assignkit.checks import expect_architecture, expect_at_most, msg
 
 import hw2_reference as R  # beside this file: the grader puts this folder on sys.path
 
@@ -22,8 +22,10 @@ Q3_BCE_HIDDEN_MAX = 0.32  # reference 0.2683 (worst 0.2875), margin 0.032; 100 e
 
 
 Q3_NET = "Sequential(Linear(1, 2), ReLU(), Linear(2, 1), Sigmoid())"
-Q3_SEED_HINT = ("seed 43052 with 3000 + 3000 epochs gives two units that bend on this data; check that "
-                "torch.manual_seed(43052) comes right before the net is made, or train again from another seed.")
+Q3_SEED_HINT = msg(ko="seed 43052로 3000 + 3000 epochs 학습하면 이 데이터에서 꺾이는 unit 두 개가 나옵니다. net을 만들기 "
+                      "직전에 torch.manual_seed(43052)가 있는지 확인하거나, 다른 seed로 다시 학습하세요.",
+                   en="seed 43052 with 3000 + 3000 epochs gives two units that bend on this data; check that "
+                      "torch.manual_seed(43052) comes right before the net is made, or train again from another seed.")
 
 
 def _q3(sub, release_dir):
@@ -41,31 +43,30 @@ def test_q3_architecture(sub):
 def test_q3_bce_on_data(sub, release_dir):
     net, df, note = _q3(sub, release_dir)
     value = R.bce_on(net, df)
-    expect_at_most("The BCE of net on dnnex0", value, Q3_BCE_DATA_MAX,
-                   " Train 3000 + 3000 epochs with Adam." + note)
+    expect_at_most(msg(ko="dnnex0에서 net의 BCE", en="The BCE of net on dnnex0"), value, Q3_BCE_DATA_MAX,
+                   msg(ko=" Adam으로 3000 + 3000 epochs 학습하세요.", en=" Train 3000 + 3000 epochs with Adam.") + note)
 
 
 @pytest.mark.check("q3_learn_kink", points=1)
 def test_q3_mean_gap_to_underlying(sub, release_dir, hidden_dir, feedback):
     net, df, note = _q3(sub, release_dir)
     grid = R.read(hidden_dir, "dnnex0_hidden.csv")
-    R.draw_fit(feedback, "q3: your 1-2-1 net vs underlying", net, grid, df)
+    R.draw_fit(feedback, msg(ko="q3: 나의 1-2-1 net과 underlying", en="q3: your 1-2-1 net vs underlying"), net, grid, df)
     mean, _ = R.gaps(net, grid)
-    expect_at_most("The mean of |net(x) - underlying| over x", mean, Q3_MEAN_GAP_MAX,
-                   note)
+    expect_at_most(R.MEAN_GAP, mean, Q3_MEAN_GAP_MAX, note)
 
 
 @pytest.mark.check("q3_learn_kink", points=1)
 def test_q3_max_gap_to_underlying(sub, release_dir, hidden_dir):
     net, df, note = _q3(sub, release_dir)
     _, worst = R.gaps(net, R.read(hidden_dir, "dnnex0_hidden.csv"))
-    expect_at_most("The largest |net(x) - underlying| over x", worst, Q3_MAX_GAP_MAX,
-                   note)
+    expect_at_most(R.MAX_GAP, worst, Q3_MAX_GAP_MAX, note)
 
 
 @pytest.mark.check("q3_learn_kink", points=2)
 def test_q3_bce_on_fresh_draw(sub, release_dir, hidden_dir):
     net, df, note = _q3(sub, release_dir)
     value = R.bce_on(net, R.read(hidden_dir, "dnnex0_hidden.csv"))
-    expect_at_most(
-        "The BCE of net on a fresh draw of dnnex0 (new y, same underlying)", value, Q3_BCE_HIDDEN_MAX, note)
+    expect_at_most(msg(ko="새로 뽑은 dnnex0 (새 y, 같은 underlying)에서 net의 BCE",
+                       en="The BCE of net on a fresh draw of dnnex0 (new y, same underlying)"),
+                   value, Q3_BCE_HIDDEN_MAX, note)

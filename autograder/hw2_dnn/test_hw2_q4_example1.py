@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import pytest
 
-from assignkit.checks import expect_architecture, expect_at_most
+from assignkit.checks import expect_architecture, expect_at_most, msg
 
 import hw2_reference as R  # beside this file: the grader puts this folder on sys.path
 
@@ -25,7 +25,8 @@ Q4_BCE_HIDDEN_MAX = 0.18  # reference 0.1392 (worst 0.1575), margin 0.022; 1000 
 
 Q4_NET = "Sequential(Linear(1, 16), ReLU(), Linear(16, 1), Sigmoid())"
 Q4_JUMPS = (-0.2, 0.6)
-Q4_SEED_HINT = "train from torch.manual_seed(43052) as asked, or from another seed."
+Q4_SEED_HINT = msg(ko="문제대로 torch.manual_seed(43052)부터 학습하거나, 다른 seed로 학습하세요.",
+                   en="train from torch.manual_seed(43052) as asked, or from another seed.")
 
 
 def _q4(sub, release_dir):
@@ -43,25 +44,27 @@ def test_q4_architecture(sub):
 def test_q4_bce_on_data(sub, release_dir):
     net, df, note = _q4(sub, release_dir)
     value = R.bce_on(net, df)
-    expect_at_most("The BCE of net on dnnex1", value, Q4_BCE_DATA_MAX,
-                   " Train 6000 epochs with Adam." + note)
+    expect_at_most(msg(ko="dnnex1에서 net의 BCE", en="The BCE of net on dnnex1"), value, Q4_BCE_DATA_MAX,
+                   msg(ko=" Adam으로 6000 epochs 학습하세요.", en=" Train 6000 epochs with Adam.") + note)
 
 
 @pytest.mark.check("q4_example1", points=1)
 def test_q4_mean_gap_to_underlying(sub, release_dir, hidden_dir, feedback):
     net, df, note = _q4(sub, release_dir)
     grid = R.read(hidden_dir, "dnnex1_hidden.csv")
-    R.draw_fit(feedback, "q4: your 1-16-1 net vs underlying", net, grid, df)
+    R.draw_fit(feedback, msg(ko="q4: 나의 1-16-1 net과 underlying", en="q4: your 1-16-1 net vs underlying"), net, grid, df)
     mean, _ = R.gaps(net, grid, Q4_JUMPS, Q4_JUMP_WINDOW)
-    expect_at_most("The mean of |net(x) - underlying| over x", mean, Q4_MEAN_GAP_MAX,
-                   note)
+    expect_at_most(R.MEAN_GAP, mean, Q4_MEAN_GAP_MAX, note)
 
 
 @pytest.mark.check("q4_example1", points=1)
 def test_q4_max_gap_away_from_the_jumps(sub, release_dir, hidden_dir):
     net, df, note = _q4(sub, release_dir)
     _, worst = R.gaps(net, R.read(hidden_dir, "dnnex1_hidden.csv"), Q4_JUMPS, Q4_JUMP_WINDOW)
-    expect_at_most(f"Away from the jumps at x = -0.2 and 0.6 (|x - jump| >= {Q4_JUMP_WINDOW}), the largest |net(x) - underlying|",
+    expect_at_most(msg(ko=f"x = -0.2와 0.6의 점프에서 떨어진 곳(|x - jump| >= {Q4_JUMP_WINDOW})에서 가장 큰 "
+                          "|net(x) - underlying|",
+                       en=f"Away from the jumps at x = -0.2 and 0.6 (|x - jump| >= {Q4_JUMP_WINDOW}), the largest "
+                          "|net(x) - underlying|"),
                    worst, Q4_MAX_GAP_MAX, note)
 
 
@@ -69,5 +72,6 @@ def test_q4_max_gap_away_from_the_jumps(sub, release_dir, hidden_dir):
 def test_q4_bce_on_fresh_draw(sub, release_dir, hidden_dir):
     net, df, note = _q4(sub, release_dir)
     value = R.bce_on(net, R.read(hidden_dir, "dnnex1_hidden.csv"))
-    expect_at_most(
-        "The BCE of net on a fresh draw of dnnex1 (new y, same underlying)", value, Q4_BCE_HIDDEN_MAX, note)
+    expect_at_most(msg(ko="새로 뽑은 dnnex1 (새 y, 같은 underlying)에서 net의 BCE",
+                       en="The BCE of net on a fresh draw of dnnex1 (new y, same underlying)"),
+                   value, Q4_BCE_HIDDEN_MAX, note)

@@ -11,7 +11,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from assignkit.checks import expect_architecture, expect_at_least, expect_at_most
+from assignkit.checks import expect_architecture, expect_at_least, expect_at_most, msg
 
 import hw2_reference as R  # beside this file: the grader puts this folder on sys.path
 
@@ -22,7 +22,8 @@ Q6_PROB_GAP_MAX = 0.14  # reference 0.0860, margin 0.054; x2 ignored 0.297, 300 
 
 
 Q6_NET = "Sequential(Linear(2, 32), ReLU(), Linear(32, 1), Sigmoid())"
-Q6_HINT = " Use both inputs x1 and x2 (X of shape (2000, 2)) and train 3000 epochs with BCELoss and Adam."
+Q6_HINT = msg(ko=" 두 입력 x1과 x2를 모두 쓰고 (X의 shape은 (2000, 2)), BCELoss와 Adam으로 3000 epochs 학습하세요.",
+              en=" Use both inputs x1 and x2 (X of shape (2000, 2)) and train 3000 epochs with BCELoss and Adam.")
 
 
 @pytest.mark.check("q6_example3", points=1)
@@ -34,7 +35,8 @@ def test_q6_architecture(sub):
 def test_q6_accuracy_on_fresh_draw(sub, hidden_dir):
     net = expect_architecture(sub, "net", Q6_NET)
     value = R.accuracy_on(net, R.read(hidden_dir, "dnnex3_hidden.csv"))
-    what = "The accuracy (yhat > 0.5) of net on a fresh draw of dnnex3"
+    what = msg(ko="새로 뽑은 dnnex3에서 net의 정확도(accuracy, yhat > 0.5)",
+               en="The accuracy (yhat > 0.5) of net on a fresh draw of dnnex3")
     expect_at_least(what, value, Q6_ACCURACY_HIDDEN_MIN,
                     Q6_HINT)
 
@@ -43,8 +45,8 @@ def test_q6_accuracy_on_fresh_draw(sub, hidden_dir):
 def test_q6_bce_on_fresh_draw(sub, hidden_dir):
     net = expect_architecture(sub, "net", Q6_NET)
     value = R.bce_on(net, R.read(hidden_dir, "dnnex3_hidden.csv"))
-    expect_at_most("The BCE of net on a fresh draw of dnnex3", value, Q6_BCE_HIDDEN_MAX,
-                   Q6_HINT)
+    expect_at_most(msg(ko="새로 뽑은 dnnex3에서 net의 BCE", en="The BCE of net on a fresh draw of dnnex3"),
+                   value, Q6_BCE_HIDDEN_MAX, Q6_HINT)
 
 
 @pytest.mark.check("q6_example3", points=2)
@@ -53,8 +55,10 @@ def test_q6_probability_map(sub, hidden_dir, feedback):
     grid = R.read(hidden_dir, "dnnex3_grid.csv")
     x1, x2 = np.unique(grid.x1), np.unique(grid.x2)
     yours = R.predict(net, R.inputs(grid)).reshape(len(x2), len(x1))
-    feedback.heatmap("q6: your decision map (net's probability of y = 1)", x1, x2, yours)
-    feedback.heatmap("q6: the true probability of y = 1", x1, x2, grid.prob.to_numpy().reshape(len(x2), len(x1)))
+    feedback.heatmap(msg(ko="q6: 나의 결정 지도(decision map, net이 본 y = 1의 확률)",
+                         en="q6: your decision map (net's probability of y = 1)"), x1, x2, yours)
+    feedback.heatmap(msg(ko="q6: y = 1의 실제 확률", en="q6: the true probability of y = 1"), x1, x2, grid.prob.to_numpy().reshape(len(x2), len(x1)))
     value = R.prob_gap(net, grid)
-    expect_at_most(
-        "The mean of |net(x1, x2) - true probability| over a grid of the plane", value, Q6_PROB_GAP_MAX, Q6_HINT)
+    expect_at_most(msg(ko="평면의 격자(grid)에서 |net(x1, x2) - 실제 확률|의 평균",
+                       en="The mean of |net(x1, x2) - true probability| over a grid of the plane"),
+                   value, Q6_PROB_GAP_MAX, Q6_HINT)

@@ -17,9 +17,44 @@ from typing import Any, Sequence
 import pytest
 import torch
 
+from assignkit.i18n import gettext_for
+
 LAYERS = {"Linear": torch.nn.Linear, "ReLU": torch.nn.ReLU, "Sigmoid": torch.nn.Sigmoid,
           "Tanh": torch.nn.Tanh, "Identity": torch.nn.Identity}
 MAX_FIGURE_POINTS = 400
+
+
+@dataclass(frozen=True)
+class Msg:
+    """A check's message in both languages (docs/checks.md); the run's language picks the one a student reads.
+    Raise it as an AssertionError's message (`assert ok, msg(ko=..., en=...)`); `+` joins messages and plain
+    text (the same in both languages, e.g. a number or a name)."""
+
+    ko: str
+    en: str
+
+    def __str__(self) -> str:
+        return self.en
+
+    def text(self, lang: str) -> str:
+        return self.ko if lang == "ko" else self.en
+
+    def __add__(self, other: "Msg | str") -> "Msg":
+        other = as_msg(other)
+        return Msg(self.ko + other.ko, self.en + other.en)
+
+    def __radd__(self, other: str) -> "Msg":
+        return as_msg(other) + self
+
+
+def msg(*, ko: str, en: str) -> Msg:
+    """A message in Korean (with the lecture's English terms) and in English."""
+    return Msg(ko, en)
+
+
+def as_msg(text: "Msg | str") -> Msg:
+    """`text` as a message: a `Msg` itself, plain text the same in both languages."""
+    return text if isinstance(text, Msg) else Msg(text, text)
 
 
 class MissingArtifact(AssertionError):
@@ -48,23 +83,28 @@ class HarvestedQuestion:
 
     def _entry(self, name: str) -> dict:
         if self.manifest is None:
-            raise MissingArtifact(self.not_run_reason or f"question {self.question} left nothing to grade")
+            raise MissingArtifact(as_msg(self.not_run_reason) if self.not_run_reason else msg(
+                ko=f"문제 {self.question}에서 채점할 것이 남지 않았습니다", en=f"question {self.question} left nothing to grade"))
         entry = self.manifest.get(name)
         if entry is None:
-            raise MissingArtifact(f"{name} was not collected for question {self.question}")
+            raise MissingArtifact(msg(ko=f"문제 {self.question}에서 {name}을(를) 수집하지 못했습니다",
+                                      en=f"{name} was not collected for question {self.question}"))
         if not entry.get("ok"):
             error = str(entry.get("error"))
-            raise MissingArtifact(error if error.startswith(name + " ") else f"{name} could not be graded: {error}")
+            raise MissingArtifact(as_msg(error) if error.startswith(name + " ") else msg(
+                ko=f"{name}을(를) 채점할 수 없습니다: {error}", en=f"{name} could not be graded: {error}"))
         return entry
 
     def _payload(self, name: str, kind: str) -> dict:
         entry = self._entry(name)
         if entry["kind"] != kind:
-            raise MissingArtifact(f"{name} was collected as a {entry['kind']}, not a {kind}")
+            raise MissingArtifact(msg(ko=f"{name}은(는) {kind}이(가) 아니라 {entry['kind']}(으)로 수집되었습니다",
+                                      en=f"{name} was collected as a {entry['kind']}, not a {kind}"))
         try:
             return torch.load(self.folder / f"{name}.pt", weights_only=True, map_location="cpu")
         except Exception as error:  # a file a student's process wrote: any failure means "unreadable"
-            raise MissingArtifact(f"{name} could not be read back ({type(error).__name__})") from None
+            raise MissingArtifact(msg(ko=f"{name}을(를) 다시 읽을 수 없습니다 ({type(error).__name__})",
+                                      en=f"{name} could not be read back ({type(error).__name__})")) from None
 
     def value(self, name: str) -> Any:
         return self._payload(name, "value")["value"]
@@ -72,9 +112,11 @@ class HarvestedQuestion:
     def tensor(self, name: str, shape: tuple[int, ...] | None = None) -> torch.Tensor:
         value = self.value(name)
         if not isinstance(value, torch.Tensor):
-            raise MissingArtifact(f"{name} should be a torch tensor; it is {self.describe(name)}")
+            raise MissingArtifact(msg(ko=f"{name}은(는) torch tensor여야 합니다. 지금은 {self.describe(name)}입니다",
+                                      en=f"{name} should be a torch tensor; it is {self.describe(name)}"))
         if shape is not None and tuple(value.shape) != tuple(shape):
-            raise MissingArtifact(f"{name} has shape {tuple(value.shape)}; expected {tuple(shape)}")
+            raise MissingArtifact(msg(ko=f"{name}의 shape이 {tuple(value.shape)}입니다. {tuple(shape)}이어야 합니다",
+                                      en=f"{name} has shape {tuple(value.shape)}; expected {tuple(shape)}"))
         return value
 
     def number(self, name: str) -> float:
@@ -82,13 +124,15 @@ class HarvestedQuestion:
         if isinstance(value, torch.Tensor) and value.numel() == 1:
             value = value.item()
         if type(value) not in (int, float) or not math.isfinite(value):
-            raise MissingArtifact(f"{name} should be a finite number; it is {self.describe(name)}")
+            raise MissingArtifact(msg(ko=f"{name}은(는) 유한한 숫자여야 합니다. 지금은 {self.describe(name)}입니다",
+                                      en=f"{name} should be a finite number; it is {self.describe(name)}"))
         return float(value)
 
     def text(self, name: str) -> str:
         value = self.value(name)
         if not isinstance(value, str):
-            raise MissingArtifact(f"{name} should be a string; it is {self.describe(name)}")
+            raise MissingArtifact(msg(ko=f"{name}은(는) 문자열(string)이어야 합니다. 지금은 {self.describe(name)}입니다",
+                                      en=f"{name} should be a string; it is {self.describe(name)}"))
         return value
 
     def floats(self, name: str) -> list[float]:
@@ -96,7 +140,8 @@ class HarvestedQuestion:
         try:
             return [float(v) for v in (value.flatten().tolist() if isinstance(value, torch.Tensor) else value)]
         except (TypeError, ValueError):
-            raise MissingArtifact(f"{name} should be a list of numbers; it is {self.describe(name)}") from None
+            raise MissingArtifact(msg(ko=f"{name}은(는) 숫자 list여야 합니다. 지금은 {self.describe(name)}입니다",
+                                      en=f"{name} should be a list of numbers; it is {self.describe(name)}")) from None
 
     def calls(self, name: str) -> list[Call]:
         return [Call(c["output"], c["error"]) for c in self._payload(name, "function")["calls"]]
@@ -104,13 +149,15 @@ class HarvestedQuestion:
     def module(self, name: str) -> torch.nn.Module:
         entry = self._entry(name)
         if entry["kind"] != "module":
-            raise MissingArtifact(f"{name} was collected as a {entry['kind']}, not a network")
+            raise MissingArtifact(msg(ko=f"{name}은(는) 신경망(network)이 아니라 {entry['kind']}(으)로 수집되었습니다",
+                                      en=f"{name} was collected as a {entry['kind']}, not a network"))
         layers = [_rebuild_layer(name, layer) for layer in entry["layers"]]
         net = torch.nn.Sequential(*layers) if entry["sequential"] else layers[0]
         try:
             net.load_state_dict(self._payload(name, "module")["state_dict"])
         except RuntimeError as error:
-            raise MissingArtifact(f"the weights of {name} do not fit its layers: {str(error)[:300]}") from None
+            raise MissingArtifact(msg(ko=f"{name}의 가중치(weights)가 층(layers)과 맞지 않습니다: {str(error)[:300]}",
+                                      en=f"the weights of {name} do not fit its layers: {str(error)[:300]}")) from None
         return net.eval()
 
     def describe(self, name: str) -> str:
@@ -138,16 +185,19 @@ def _layer_text(layer: dict) -> str:
 
 # ---------------------------------------------------------------- what checks of every homework repeat
 
-def expect_choice(sub: HarvestedQuestion, name: str, choices: Sequence[str], answer: str, hint: str) -> None:
+def expect_choice(sub: HarvestedQuestion, name: str, choices: Sequence[str], answer: str, hint: Msg) -> None:
     """A choice question: the string `name` must be one of `choices` and be `answer`; `hint` says where to look
     again (never the answer)."""
     value = sub.value(name)
     if type(value) not in (str, int):
-        raise AssertionError(f'{name} should be a string such as "{choices[0]}"; it is {sub.describe(name)}')
+        raise AssertionError(msg(ko=f'{name}은(는) "{choices[0]}" 같은 문자열(string)이어야 합니다. 지금은 '
+                                    f"{sub.describe(name)}입니다",
+                                 en=f'{name} should be a string such as "{choices[0]}"; it is {sub.describe(name)}'))
     given = str(value).strip().strip("\"'").upper()
     listed = ", ".join(f'"{choice}"' for choice in choices)
-    assert given in choices, f"{name} should be one of {listed}; it is {given!r}"
-    assert given == answer, f'{name} = "{given}" is not right. {hint}'
+    assert given in choices, msg(ko=f"{name}은(는) {listed} 중 하나여야 합니다. 지금은 {given!r}입니다",
+                                 en=f"{name} should be one of {listed}; it is {given!r}")
+    assert given == answer, msg(ko=f'{name} = "{given}"은(는) 답이 아닙니다. ', en=f'{name} = "{given}" is not right. ') + hint
 
 
 def architecture(module: torch.nn.Module) -> str:
@@ -160,25 +210,33 @@ def architecture(module: torch.nn.Module) -> str:
     return f"{type(module).__name__}()"
 
 
-def expect_architecture(sub: HarvestedQuestion, name: str, expected: str, hint: str = "") -> torch.nn.Module:
+def expect_architecture(sub: HarvestedQuestion, name: str, expected: str, hint: Msg | str = "") -> torch.nn.Module:
     """The network `name` rebuilt, after checking that it is exactly `expected` (as `architecture` writes it)."""
     net = sub.module(name)
     built = architecture(net)
-    assert built == expected, (f"{name} should be torch.nn.{expected}; it is torch.nn.{built}. Build it exactly as "
-                               f"the question says (layers, sizes, output activation).{hint}")
+    assert built == expected, msg(
+        ko=f"{name}은(는) torch.nn.{expected}이어야 합니다. 지금은 torch.nn.{built}입니다. 문제에 적힌 그대로 "
+           "만드세요 (층(layers), 크기, 출력 활성화 함수(output activation)).",
+        en=f"{name} should be torch.nn.{expected}; it is torch.nn.{built}. Build it exactly as the question says "
+           "(layers, sizes, output activation).") + hint
     return net
 
 
-def expect_at_most(what: str, value: float, limit: float, hint: str = "") -> None:
-    """A measured threshold: `what` (a sentence subject) is `value` and must not exceed `limit`."""
-    assert value <= limit, (f"{what} is {value:.4g}; a good answer reaches at most {limit:.4g} "
-                            f"(yours is {value - limit:.2g} above the limit).{hint}")
+def expect_at_most(what: Msg, value: float, limit: float, hint: Msg | str = "") -> None:
+    """A measured threshold: `what` (a sentence subject, in both languages) is `value` and must not exceed
+    `limit`."""
+    assert value <= limit, what + msg(
+        ko=f"은(는) {value:.4g}입니다. 좋은 답은 {limit:.4g} 이하입니다 (기준보다 {value - limit:.2g} 높습니다).",
+        en=f" is {value:.4g}; a good answer reaches at most {limit:.4g} (yours is {value - limit:.2g} above the "
+           "limit).") + hint
 
 
-def expect_at_least(what: str, value: float, limit: float, hint: str = "") -> None:
-    """A measured threshold: `what` is `value` and must reach at least `limit`."""
-    assert value >= limit, (f"{what} is {value:.4g}; a good answer reaches at least {limit:.4g} "
-                            f"(yours is {limit - value:.2g} below the limit).{hint}")
+def expect_at_least(what: Msg, value: float, limit: float, hint: Msg | str = "") -> None:
+    """A measured threshold: `what` (in both languages) is `value` and must reach at least `limit`."""
+    assert value >= limit, what + msg(
+        ko=f"은(는) {value:.4g}입니다. 좋은 답은 {limit:.4g} 이상입니다 (기준보다 {limit - value:.2g} 낮습니다).",
+        en=f" is {value:.4g}; a good answer reaches at least {limit:.4g} (yours is {limit - value:.2g} below the "
+           "limit).") + hint
 
 
 @dataclass
@@ -195,21 +253,25 @@ class CheckResult:
 
 
 class Feedback:
-    """Pictures a check attaches to the student's feedback page."""
+    """Pictures a check attaches to the student's feedback page; titles and series names given as `Msg` are
+    written in the run's language `lang`."""
 
-    def __init__(self, question: str, check: str, figures: list[dict]):
-        self.question, self.check, self.figures = question, check, figures
+    def __init__(self, question: str, check: str, figures: list[dict], lang: str = "en"):
+        self.question, self.check, self.figures, self.lang = question, check, figures, lang
 
-    def curve(self, title: str, x: Sequence[float], series: dict[str, Sequence[float]],
+    def curve(self, title: Msg | str, x: Sequence[float], series: dict[Msg | str, Sequence[float]],
               scatter: tuple[Sequence[float], Sequence[float]] | None = None) -> None:
         keep = _thin(len(_floats(x)))
-        self.figures.append({"question": self.question, "check": self.check, "kind": "curve", "title": title,
-                             "x": _pick(x, keep), "series": {k: _pick(v, keep) for k, v in series.items()},
+        self.figures.append({"question": self.question, "check": self.check, "kind": "curve",
+                             "title": as_msg(title).text(self.lang), "x": _pick(x, keep),
+                             "series": {as_msg(k).text(self.lang): _pick(v, keep) for k, v in series.items()},
                              "scatter": [_pick(s, _thin(len(_floats(scatter[0])))) for s in scatter] if scatter else None})
 
-    def heatmap(self, title: str, x1: Sequence[float], x2: Sequence[float], z: Sequence[Sequence[float]]) -> None:
+    def heatmap(self, title: Msg | str, x1: Sequence[float], x2: Sequence[float],
+                z: Sequence[Sequence[float]]) -> None:
         rows = [_floats(row) for row in (z.tolist() if isinstance(z, torch.Tensor) else z)]
-        self.figures.append({"question": self.question, "check": self.check, "kind": "heatmap", "title": title,
+        self.figures.append({"question": self.question, "check": self.check, "kind": "heatmap",
+                             "title": as_msg(title).text(self.lang),
                              "x1": _floats(x1), "x2": _floats(x2), "z": rows})
 
 
@@ -239,6 +301,7 @@ class CheckPlugin:
     hidden_dir: Path
     release_dir: Path
     not_run: dict[str, str]
+    lang: str  # of the messages written into the results
     results: list[CheckResult] = field(default_factory=list)
     figures: list[dict] = field(default_factory=list)
     unmarked: list[str] = field(default_factory=list)
@@ -264,7 +327,7 @@ class CheckPlugin:
 
     @pytest.fixture
     def feedback(self, request: pytest.FixtureRequest) -> Feedback:
-        return Feedback(_question_of(request.node), request.node.name, self.figures)
+        return Feedback(_question_of(request.node), request.node.name, self.figures, self.lang)
 
     @pytest.hookimpl(hookwrapper=True)
     def pytest_runtest_makereport(self, item: pytest.Item, call: pytest.CallInfo):
@@ -273,7 +336,7 @@ class CheckPlugin:
             marker = item.get_closest_marker("check")
             if marker is not None:
                 self.results.append(CheckResult(_question_of(item), item.name, float(marker.kwargs.get("points", 1)),
-                                                call.excinfo is None, _message(call.excinfo)))
+                                                call.excinfo is None, _message(call.excinfo, self.lang)))
 
 
 def _question_of(item: pytest.Item) -> str:
@@ -283,13 +346,19 @@ def _question_of(item: pytest.Item) -> str:
     return marker.args[0]
 
 
-def _message(excinfo: pytest.ExceptionInfo | None) -> str:
+def _message(excinfo: pytest.ExceptionInfo | None, lang: str) -> str:
+    """What a student reads of a failed check, in `lang`: a `Msg` in that language; a plain message as written."""
     if excinfo is None:
         return ""
     error = excinfo.value
+    _ = gettext_for(lang)
     if isinstance(error, AssertionError):
-        return str(error) or "this check failed"
-    return f"this check could not evaluate your answer ({type(error).__name__}: {str(error)[:300]})"
+        given = error.args[0] if len(error.args) == 1 else None
+        if isinstance(given, Msg):
+            return given.text(lang)
+        return str(error) or _("this check failed")
+    return _("this check could not evaluate your answer ({error})").format(
+        error=f"{type(error).__name__}: {str(error)[:300]}")
 
 
 @contextlib.contextmanager
@@ -331,9 +400,9 @@ def homework_imports(autograder_folder: Path):
 
 
 def run_checks(autograder_folder: Path, release_folder: Path, artifacts_dir: Path,
-               not_run: dict[str, str]) -> tuple[list[CheckResult], list[dict]]:
-    """Run every hidden check of a homework on one submission's artifacts."""
-    plugin = CheckPlugin(artifacts_dir, autograder_folder, release_folder, not_run)
+               not_run: dict[str, str], lang: str = "en") -> tuple[list[CheckResult], list[dict]]:
+    """Run every hidden check of a homework on one submission's artifacts; messages in `lang`."""
+    plugin = CheckPlugin(artifacts_dir, autograder_folder, release_folder, not_run, lang)
     args = [str(autograder_folder), "-q", "-p", "no:cacheprovider", "--assert=plain", "-c", os.devnull, "--import-mode=importlib",
             "--rootdir", str(autograder_folder.parent), "-W", "ignore"]
     with contextlib.redirect_stdout(io.StringIO()) as output, _no_assertion_rewriting(), homework_imports(autograder_folder):

@@ -124,7 +124,7 @@ def grade_one(homework: Homework, submission: Submission, settings: Settings) ->
             finally:
                 settings.sandbox.clear(slot)  # nothing the submission started outlives it
         checks, figures = run_checks(homework.autograder_folder, homework.release_folder, job.artifacts_dir,
-                                     _not_run(homework, execution))
+                                     _not_run(homework, execution), homework.lang)
         result = _finish(homework, submission, Status(execution.status), execution.reason, started,
                          execution.harvested, tuple(_check_of(c) for c in checks),
                          tuple(Figure(**f) for f in figures), notes)
