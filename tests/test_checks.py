@@ -218,3 +218,34 @@ def test_a_check_that_crashes_says_so_in_the_runs_language(tmp_path):
     ''')
     (result,), _ = run_checks(checks, tmp_path, tmp_path / "artifacts", {}, lang="ko")
     assert result.message.startswith("이 검사(check)") and "KeyError" in result.message
+
+
+def test_a_failure_repeated_by_later_checks_of_the_question_is_reported_once(tmp_path):
+    checks = tmp_path / "autograder"
+    _write_checks(checks, '''
+        import pytest
+        from assignkit.checks import expect_architecture
+
+        NET = "Sequential(Linear(1, 2), ReLU(), Linear(2, 1), Sigmoid())"
+
+        @pytest.mark.check("q1", points=1)
+        def test_architecture(sub):
+            expect_architecture(sub, "net", NET)
+
+        @pytest.mark.check("q1", points=1)
+        def test_fit(sub):
+            expect_architecture(sub, "net", NET)
+
+        @pytest.mark.check("q2", points=1)
+        def test_other_question(sub):
+            expect_architecture(sub, "net", NET)
+    ''')
+    net = torch.nn.Sequential(torch.nn.Linear(1, 2), torch.nn.Sigmoid())
+    harvest({"net": net}, [{"name": "net", "kind": "module"}], str(tmp_path / "artifacts" / "q1"))
+    harvest({"net": net}, [{"name": "net", "kind": "module"}], str(tmp_path / "artifacts" / "q2"))
+    results, _ = run_checks(checks, tmp_path, tmp_path / "artifacts", {}, lang="ko")
+    first, dependent, other = results
+    assert not any(r.passed for r in results)
+    assert "torch.nn.Sequential(Linear(1, 2), Sigmoid())" in first.message
+    assert dependent.message == "검사하지 않음: 위의 test_architecture이(가) 같은 이유로 실패했습니다"
+    assert other.message == first.message  # another question says it in full

@@ -335,8 +335,20 @@ class CheckPlugin:
         if call.when == "call" or (call.when == "setup" and call.excinfo is not None):
             marker = item.get_closest_marker("check")
             if marker is not None:
-                self.results.append(CheckResult(_question_of(item), item.name, float(marker.kwargs.get("points", 1)),
-                                                call.excinfo is None, _message(call.excinfo, self.lang)))
+                question, passed = _question_of(item), call.excinfo is None
+                message = _message(call.excinfo, self.lang)
+                self.results.append(CheckResult(question, item.name, float(marker.kwargs.get("points", 1)), passed,
+                                                "" if passed else self._said_once(question, message)))
+
+    def _said_once(self, question: str, message: str) -> str:
+        """A failure that repeats, word for word, an earlier failed check of the same question (a wrong
+        architecture, a missing variable, a question that did not run) points at that check instead."""
+        first = next((r for r in self.results if r.question == question and not r.passed and r.message == message),
+                     None)
+        if first is None or not message:
+            return message
+        _ = gettext_for(self.lang)
+        return _("not checked: {check} failed above for the same reason").format(check=first.name)
 
 
 def _question_of(item: pytest.Item) -> str:
