@@ -466,11 +466,11 @@ def test_samples_without_metadata_get_the_same_rows_as_the_originals(homework, t
             (folder / f"{sample.stem}__stripped.ipynb").write_text(json.dumps(converted, ensure_ascii=False))
     results = grade_batch(Course(ROOT), homework, [folder], tmp_path / "out", jobs=2, limits=Limits(),
                           on_note=lambda note: None)
-    rows = {r["student"]: (r["status"], {q["id"]: q["score"] for q in r["questions"]}) for r in results}
-    converted = [r for r in results if "__" in r["student"]]
+    rows = {r.student: (r.status, r.question_scores()) for r in results}
+    converted = [r for r in results if "__" in r.student]
     assert len(converted) == 4
     for result in converted:
-        original = result["student"].split("__")[0]
-        assert rows[result["student"]] == rows[original], result["student"]
-        assert result["notes"] == [MATCHED_BY_CONTENT_NOTE]
+        original = result.student.split("__")[0]
+        assert rows[result.student] == rows[original], result.student
+        assert result.notes == (MATCHED_BY_CONTENT_NOTE,)
     assert {rows[name][0] for name in rows} >= {"graded", "kernel_died", "not_gradable"}

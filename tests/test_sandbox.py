@@ -132,7 +132,7 @@ def test_without_a_sandbox_a_detached_process_still_dies_with_its_submission(tin
     (folder / "lee.ipynb").write_text(tiny_notebook(tiny_course))
     results = grade_batch(tiny_course, "tiny", [folder], tmp_path / "out", jobs=1, limits=Limits(cell_seconds=60),
                           on_note=lambda note: None, mode=NONE)
-    assert [(r["student"], r["status"], r["score"], r["sandbox"]) for r in results] == \
+    assert [(r.student, r.status, r.score, r.sandbox) for r in results] == \
            [("kim", "graded", 4, "none"), ("lee", "graded", 4, "none")]
     assert _sleepers() == []
 
