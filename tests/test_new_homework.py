@@ -177,3 +177,6 @@ def test_a_homework_with_a_broken_contract_fails_validate(tmp_path):
     assert validated.stderr.splitlines() == [
         f"{HW} breaks its contract (docs/checks.md):",
         f"  autograder/{HW}/questions.toml:8: question q2_choice states points = 4, but its checks give 1"]
+    graded = _assignkit(root, "grade", HW, str(tmp_path), "--out", str(tmp_path / "out"))
+    assert graded.returncode == 1 and "Traceback" not in graded.stderr
+    assert f"error: {HW} breaks its contract" in graded.stderr

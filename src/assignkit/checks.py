@@ -471,6 +471,11 @@ def question_points(autograder_folder: Path) -> dict[str, float]:
     unmarked = [f"{c.path}:{c.line} {c.name}" for c in checks if c.question is None]
     if unmarked:
         raise ChecksError(f"the hidden checks in {autograder_folder} cannot be collected (unmarked: {unmarked})")
+    return points_by_question(checks)
+
+
+def points_by_question(checks: list[MarkedCheck]) -> dict[str, float]:
+    """What each question's marked checks are worth together."""
     points: dict[str, float] = {}
     for check in checks:
         points[check.question] = points.get(check.question, 0.0) + check.points

@@ -128,11 +128,11 @@ def grade(homework: str, submissions: tuple[Path, ...], out_dir: Path, force: bo
     """Grade SUBMISSIONS (.ipynb files, folders, nbgrader submitted/ trees or .zip files) of HOMEWORK."""
     from tqdm import tqdm
 
+    from assignkit.contract import ContractError
     from assignkit.grade import grade_batch
+    from assignkit.sandbox import describe
     from assignkit.shards import Shard, ShardError
     from assignkit.submissions import SubmissionError
-
-    from assignkit.sandbox import describe
 
     try:
         part = Shard.parse(shard) if shard else None
@@ -155,6 +155,9 @@ def grade(homework: str, submissions: tuple[Path, ...], out_dir: Path, force: bo
                                   lang=_lang(lang, course))
     except (UnknownHomework, SubmissionError) as error:
         raise click.UsageError(str(error)) from None
+    except ContractError as error:
+        click.echo(f"error: {error}", err=True)
+        sys.exit(1)
     counts = Counter(result.status.value for result in results)
     prefix = f"shard {part}: " if part else ""
     click.echo(f"{prefix}{len(results)} submissions: " + ", ".join(f"{n} {s}" for s, n in sorted(counts.items())))

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import nbformat
 
-from assignkit.checks import ChecksError, marked_checks
+from assignkit.checks import ChecksError, MarkedCheck, marked_checks
 from assignkit.harvest import Question, QuestionsError, load_questions, toml_line
 from assignkit.layout import Course
 
@@ -38,31 +38,39 @@ class ContractError(QuestionsError):
 
 def check_contract(course: Course, homework: str) -> list[ContractProblem]:
     """Every problem of the homework's contract, or [] when it holds."""
+    problems, _ = _inspect(course, homework)
+    return problems
+
+
+def require_contract(course: Course, homework: str) -> list[MarkedCheck]:
+    """The homework's hidden checks, collected once; ContractError when its contract does not hold."""
+    problems, checks = _inspect(course, homework)
+    if problems:
+        raise ContractError(homework, problems)
+    return checks
+
+
+def _inspect(course: Course, homework: str) -> tuple[list[ContractProblem], list[MarkedCheck]]:
     toml = course.autograder_folder(homework) / "questions.toml"
     notebook_path = course.release_notebook(homework)
     try:
         questions = load_questions(course.autograder_folder(homework))
     except QuestionsError as error:
         where, _, message = str(error).replace(str(toml), _short(course, toml)).partition(": ")
-        return [ContractProblem(where, message)]
+        return [ContractProblem(where, message)], []
     try:
         notebook = nbformat.read(notebook_path, as_version=4)
     except (OSError, ValueError) as error:
-        return [ContractProblem(_short(course, notebook_path), f"cannot be read ({error}): run `assignkit release`")]
+        return [ContractProblem(_short(course, notebook_path), f"cannot be read ({error}): run `assignkit release`")], []
     try:
         checks = marked_checks(course.autograder_folder(homework))
     except ChecksError as error:
-        return [ContractProblem(_short(course, course.autograder_folder(homework)), str(error))]
-    return [*_after_cells(course, questions, notebook, toml),
-            *_markers(course, questions, checks),
-            *_points(course, homework, questions, checks, notebook),
-            *_data_files(course, homework, notebook)]
-
-
-def require_contract(course: Course, homework: str) -> None:
-    problems = check_contract(course, homework)
-    if problems:
-        raise ContractError(homework, problems)
+        return [ContractProblem(_short(course, course.autograder_folder(homework)), str(error))], []
+    problems = [*_after_cells(course, questions, notebook, toml),
+                *_markers(course, questions, checks),
+                *_points(course, homework, questions, checks, notebook),
+                *_data_files(course, homework, notebook)]
+    return problems, checks
 
 
 def _short(course: Course, path: Path) -> str:

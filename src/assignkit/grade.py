@@ -22,12 +22,12 @@ from typing import Callable
 import nbformat
 
 from assignkit import report
-from assignkit.checks import CheckResult, question_points, run_checks
+from assignkit.checks import CheckResult, points_by_question, run_checks
 from assignkit.contract import require_contract
 from assignkit.execute import Execution, Isolation, Job, KernelExecutor, Limits
 from assignkit.fileio import atomic_write_text
 from assignkit.i18n import N_, gettext_for
-from assignkit.harvest import Question as HomeworkQuestion, QuestionsError, load_questions
+from assignkit.harvest import Question as HomeworkQuestion, load_questions
 from assignkit.layout import Course
 from assignkit.preflight import MATCHED_BY_CONTENT_NOTE, NotGradable, prepare_submission
 from assignkit.results import Check, Figure, Question, ResultError, Status, SubmissionResult
@@ -56,13 +56,9 @@ class Homework:
 
     @staticmethod
     def load(course: Course, name: str, lang: str) -> "Homework":
-        require_contract(course, name)
+        points = points_by_question(require_contract(course, name))  # the contract: every check names a question
         autograder = course.autograder_folder(name)
         questions = load_questions(autograder)
-        points = question_points(autograder)
-        unknown = sorted(set(points) - {q.id for q in questions})
-        if unknown:
-            raise QuestionsError(f"{autograder}: checks name questions missing from questions.toml: {unknown}")
         release_notebook = nbformat.read(course.release_notebook(name), as_version=4)
         folders = _fingerprint([autograder, course.release_folder(name), Path(__file__).parent])
         return Homework(name, questions, course.release_folder(name), release_notebook, autograder, points,
