@@ -127,19 +127,20 @@ from assignkit.execute import Limits
 from assignkit.grade import grade_batch
 from assignkit.layout import Course
 from assignkit.sandbox import own_writable_cgroups
-course, homework, folder, out, limits, jobs, mode, answer = json.loads(sys.argv[1])
+course, homework, folder, out, limits, jobs, mode, answer, executor = json.loads(sys.argv[1])
 results = grade_batch(Course(Path(course)), homework, [Path(folder)], Path(out), jobs=jobs, limits=Limits(**limits),
-                      on_note=lambda note: None, mode=mode)
+                      on_note=lambda note: None, mode=mode, executor=executor)
 Path(answer).write_text(json.dumps({"results": [r.to_json() for r in results], "cgroups": [str(p) for p in own_writable_cgroups()]}))
 """
 
 
 def grade_as_user(python: Path, home: Path, course: Path, homework: str, folder: Path, out: Path, limits: Limits,
-                  jobs: int, mode: str) -> tuple[list[SubmissionResult], bool]:
+                  jobs: int, mode: str, executor: str | None = None) -> tuple[list[SubmissionResult], bool]:
     """grade_batch run as the test user (in cgroups delegated to it where the machine allows): its results, and
     whether that user had cgroups of its own to use."""
     answer = home / f"answer-{out.name}.json"
-    arguments = json.dumps([str(course), homework, str(folder), str(out), asdict(limits), jobs, mode, str(answer)])
+    arguments = json.dumps([str(course), homework, str(folder), str(out), asdict(limits), jobs, mode, str(answer),
+                            executor])
     with delegated_cgroups(f"assignkit-test-{os.getpid()}-{out.name}") as cgroups:
         done = run_as_user([str(python), "-c", GRADE, arguments], home, check=False, cgroups=cgroups)
     if done.returncode != 0:

@@ -1,7 +1,8 @@
 """Run one prepared notebook in a sandboxed kernel, harvesting each question's artifacts as it finishes.
 
-`Executor` is the whole interface the grader uses; `KernelExecutor` implements it with nbclient and a fresh
-Jupyter kernel per submission. A pre-warmed interpreter can replace it behind the same `run`.
+`Executor` is the whole interface the grader uses; an `ExecutorFactory` (injected into grade_batch) warms each
+worker up once and makes one executor per submission. `KernelExecutor` runs a fresh Jupyter kernel per submission
+through nbclient; `forkexec.ForkExecutor` forks a child of a warm interpreter. `choose_executor` picks one by name.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Protocol
+from typing import Callable, Protocol
 
 import nbformat
 from jupyter_client.manager import AsyncKernelManager
@@ -22,7 +23,7 @@ from nbclient import NotebookClient
 from nbclient.exceptions import CellTimeoutError, DeadKernelError
 
 from assignkit.harvest import Question, harvest_source, take_out
-from assignkit.sandbox import Sandbox, Slot
+from assignkit.sandbox import Sandbox, Slot, adopt_orphans
 
 MEMORY_ERRORS = ("MemoryError", "OutOfMemoryError")
 MEMORY_MESSAGES = ("can't allocate memory", "cannot allocate memory", "std::bad_alloc")
@@ -65,6 +66,53 @@ class Job:
 
 class Executor(Protocol):
     def run(self, job: Job) -> Execution: ...
+
+
+class ExecutorFactory(Protocol):
+    """What grade_batch is given: picklable (it travels to the worker processes), named in every result."""
+
+    name: str
+
+    def warm(self) -> None:
+        """Once in each worker process, before it grades anything."""
+
+    def __call__(self, limits: Limits, isolation: Isolation) -> Executor: ...
+
+
+FORK, KERNEL = "fork", "kernel"
+EXECUTORS = (FORK, KERNEL)
+
+
+@dataclass(frozen=True)
+class KernelExecutors:
+    """A fresh Jupyter kernel per submission (nbclient)."""
+
+    name: str = KERNEL
+
+    def warm(self) -> None:
+        import torch  # the hidden checks need it; imported once per worker rather than per submission
+
+        torch.set_num_threads(1)
+        adopt_orphans()
+
+    def __call__(self, limits: Limits, isolation: Isolation) -> "KernelExecutor":
+        return KernelExecutor(limits, isolation)
+
+
+def choose_executor(name: str | None, on_note: Callable[[str], None] = print) -> ExecutorFactory:
+    """The executor called `name` (fork or kernel); by default fork on Linux. Elsewhere fork is not available and
+    the kernel executor runs instead, with a note."""
+    if name not in (None, *EXECUTORS):
+        raise ValueError(f"unknown executor {name!r}; expected one of {', '.join(EXECUTORS)}")
+    if name == KERNEL:
+        return KernelExecutors()
+    if sys.platform != "linux":
+        if name == FORK:
+            on_note(f"executor: kernel (the fork executor needs Linux; this is {sys.platform})")
+        return KernelExecutors()
+    from assignkit.forkexec import ForkExecutors
+
+    return ForkExecutors()
 
 
 class SandboxKernelManager(AsyncKernelManager):

@@ -24,14 +24,14 @@ import nbformat
 from assignkit import report
 from assignkit.checks import CheckResult, points_by_question, run_checks
 from assignkit.contract import require_contract
-from assignkit.execute import Execution, Isolation, Job, KernelExecutor, Limits
+from assignkit.execute import Execution, ExecutorFactory, Isolation, Job, Limits, choose_executor
 from assignkit.fileio import atomic_write_text
 from assignkit.i18n import N_, gettext_for
 from assignkit.harvest import Question as HomeworkQuestion, load_questions
 from assignkit.layout import Course
 from assignkit.preflight import MATCHED_BY_CONTENT_NOTE, NotGradable, prepare_submission
 from assignkit.results import Check, Figure, Question, ResultError, Status, SubmissionResult
-from assignkit.sandbox import (FIRST_UID as FIRST_SANDBOX_UID, NONE, Sandbox, adopt_orphans, choose_mode, describe,
+from assignkit.sandbox import (FIRST_UID as FIRST_SANDBOX_UID, NONE, Sandbox, choose_mode, describe,
                                open_sandbox)
 from assignkit.shards import Manifest, Shard
 from assignkit.submissions import Submission, collect
@@ -71,6 +71,7 @@ class Settings:
     jobs: int
     run_root: Path  # private scratch folder of this run
     sandbox: Sandbox  # this run's: its mode, its users and cgroups, the folders its kernels must not see
+    executor: ExecutorFactory  # what runs each notebook (warmed up once per worker)
 
 
 def _fingerprint(folders: list[Path]) -> str:
@@ -87,11 +88,8 @@ def submission_fingerprint(homework: Homework, submission: Submission) -> str:
 
 # --- one submission, in a worker process -------------------------------------------------------------------
 
-def _init_worker() -> None:
-    import torch
-
-    torch.set_num_threads(1)
-    adopt_orphans()
+def _init_worker(executor: ExecutorFactory) -> None:
+    executor.warm()
 
 
 @dataclass(frozen=True)
@@ -116,7 +114,7 @@ def grade_one(homework: Homework, submission: Submission, settings: Settings) ->
         job = Job(notebook, homework.questions, homework.release_folder, scratch / "sandbox", scratch / "artifacts")
         with settings.sandbox.lease() as slot:
             try:
-                execution = KernelExecutor(settings.limits, Isolation(settings.sandbox, slot)).run(job)
+                execution = settings.executor(settings.limits, Isolation(settings.sandbox, slot)).run(job)
             finally:
                 settings.sandbox.clear(slot)  # nothing the submission started outlives it
         checks, figures = run_checks(homework.autograder_folder, homework.release_folder, job.artifacts_dir,
@@ -186,13 +184,16 @@ def grade_batch(course: Course, homework_name: str, paths: list[Path], out_dir: 
                 limits: Limits, force: bool = False, shard: Shard | None = None, lms: str | None = None,
                 on_progress: Callable[[int, int], None] | None = None,
                 on_note: Callable[[str], None] = print, mode: str | None = None,
-                lang: str = "en") -> list[SubmissionResult]:
+                lang: str = "en", executor: str | ExecutorFactory | None = None) -> list[SubmissionResult]:
     """Grade every submission under `paths` (with `shard`, only that shard's students: their results, feedback
     and executed notebooks, and the shard's manifest; grades.csv and summary.html are then merge's). `mode` is
     the sandbox's (sandbox.choose_mode); by default the best this machine has, SandboxUnavailable when it has
     none. Reasons, check messages, feedback pages and the summary are written in `lang` (the CLI passes the
-    course's; English, the language of the message ids, when not given)."""
+    course's; English, the language of the message ids, when not given). `executor` runs each notebook: a name
+    (execute.choose_executor: fork or kernel; by default fork on Linux) or a factory."""
     mode = mode or choose_mode(no_sandbox=False)
+    if executor is None or isinstance(executor, str):
+        executor = choose_executor(executor, on_note)
     homework = Homework.load(course, homework_name, lang)
     submissions = collect(paths, homework_name, lms)
     out_dir = out_dir.resolve()
@@ -209,11 +210,11 @@ def grade_batch(course: Course, homework_name: str, paths: list[Path], out_dir: 
             open_sandbox(mode, jobs, _hidden_folders(course, paths, batch.out_dir, Path(run_root)), Path(run_root),
                          limits.memory_mb * 2**20) as sandbox:
         os.chmod(run_root, 0o711)
-        settings = Settings(limits, jobs, Path(run_root), sandbox)
+        settings = Settings(limits, jobs, Path(run_root), sandbox, executor)
         progress = on_progress or (lambda done, total: None)
         progress(len(results), len(batch.submissions))
         for graded in _run_pool(homework, todo, settings):
-            graded = _with_sandbox(graded, sandbox.mode)
+            graded = _with_sandbox(graded, sandbox.mode, executor.name)
             results[graded.result.student] = graded.result
             _write_row(batch, graded, list(results.values()))
             progress(len(results), len(batch.submissions))
@@ -242,7 +243,7 @@ def _one_pool(homework: Homework, todo: list[Submission], settings: Settings):
     context = multiprocessing.get_context("forkserver")
     context.set_forkserver_preload(["assignkit.grade"])
     with concurrent.futures.ProcessPoolExecutor(settings.jobs, mp_context=context,
-                                                initializer=_init_worker) as pool:
+                                                initializer=_init_worker, initargs=(settings.executor,)) as pool:
         futures = {pool.submit(grade_one, homework, s, settings): s for s in todo}
         try:
             for future in concurrent.futures.as_completed(futures):
@@ -260,8 +261,8 @@ def _result_of(outcome: Graded | BaseException, homework: Homework, submission: 
     return Graded(_finish(homework, submission, Status.GRADER_ERROR, reason, time.monotonic()))
 
 
-def _with_sandbox(graded: Graded, sandbox: str) -> Graded:
-    return Graded(replace(graded.result, sandbox=sandbox), graded.executed)
+def _with_sandbox(graded: Graded, sandbox: str, executor: str) -> Graded:
+    return Graded(replace(graded.result, sandbox=sandbox, executor=executor), graded.executed)
 
 
 def _hidden_folders(course: Course, paths: list[Path], out_dir: Path, run_root: Path) -> tuple[Path, ...]:

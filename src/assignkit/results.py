@@ -89,6 +89,7 @@ class SubmissionResult:
     name: str = ""  # the student's name, when the LMS gave one
     late: bool = False
     notes: tuple[str, ...] = ()  # remarks about this row a TA or the student should see
+    executor: str = ""  # what ran the notebook: fork or kernel ("" in results written before it was recorded)
     schema_version: int = field(default=SCHEMA_VERSION)
 
     def question_scores(self) -> dict[str, float]:
