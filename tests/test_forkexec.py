@@ -181,7 +181,7 @@ LEAKY = {
         """)},
     "leaves_files": {"q1_tensor_answer": textwrap.dedent("""
         import os
-        with open("x.csv", "w") as f:
+        with open("tiny.csv", "a") as f:
             f.write("poisoned")
         for folder in ("/tmp", os.path.expanduser("~"), "/var/tmp", "/dev/shm"):
             try:
@@ -210,7 +210,7 @@ CHECKER = {"q1_tensor_answer": textwrap.dedent("""
     assert torch.allclose(torch.zeros(1), torch.ones(1)) is False
     assert (torch.zeros(1) == torch.ones(1)).item() is False
     assert numpy.mean([1, 3]) == 2 and builtins.abs(-1) == 1 and len([1]) == 1 and sys.modules["json"] is json
-    assert open("x.csv").read() != "poisoned"
+    assert "poisoned" not in open("tiny.csv").read()
     assert "PYTHONPATH" not in os.environ and os.environ["OMP_NUM_THREADS"] == "1"
     assert not any(os.path.exists(os.path.join(f, "leftover-9f1.txt")) for f in ("/tmp", os.path.expanduser("~")))
     t = x * 2

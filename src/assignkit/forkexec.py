@@ -107,7 +107,7 @@ class Zygote:
         pid = os.fork()
         if pid == 0:
             ours.close()
-            _zygote_main(theirs, worker)
+            _never_return(_zygote_main, theirs, worker)
         theirs.close()
         self.pid, self.socket = pid, ours
 
@@ -124,6 +124,15 @@ class Zygote:
     def reap(self, pid: int) -> None:
         self.socket.send(pickle.dumps(_Reap(pid)))
         self.socket.recv(64)
+
+
+def _never_return(main, *args) -> None:
+    """Run a forked child's `main` and end the process, whatever happens: an exception must never unwind into the
+    worker's code that the child inherited (it would go on as a second pool worker)."""
+    try:
+        main(*args)
+    finally:
+        os._exit(1)
 
 
 def _zygote_main(channel: socket.socket, worker: int) -> None:
@@ -147,7 +156,7 @@ def _zygote_main(channel: socket.socket, worker: int) -> None:
         pid = os.fork()
         if pid == 0:
             channel.close()
-            _keeper_main(request, fds)
+            _never_return(_keeper_main, request, fds)
         for fd in fds:
             os.close(fd)
         channel.send(str(pid).encode())
@@ -190,7 +199,7 @@ def _keeper_main(request: _Start, fds: list[int]) -> None:
         os._exit(1)
     runner = os.fork()
     if runner == 0:
-        _runner_main(request, cells, results_fd, go_fd)
+        _never_return(_runner_main, request, cells, results_fd, go_fd)
     os.close(results_fd)
     os.close(go_fd)
     while True:
