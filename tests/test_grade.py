@@ -34,9 +34,6 @@ class InProcessExecutor:
 
     ran: list[str] = []
 
-    def __init__(self, limits, isolation):
-        pass
-
     def run(self, job) -> Execution:
         job.workdir.mkdir(parents=True)
         for path in job.release_folder.iterdir():
@@ -63,6 +60,18 @@ class InProcessExecutor:
         return Execution("graded", harvested=harvested, notebook=job.notebook)
 
 
+class InProcessExecutors:
+    """The factory grade_batch is given: an InProcessExecutor per submission (no warm-up)."""
+
+    name = "in_process"
+
+    def warm(self) -> None:
+        pass
+
+    def __call__(self, limits, isolation) -> InProcessExecutor:
+        return InProcessExecutor()
+
+
 def _serial_pool(homework, todo, settings):
     for submission in todo:
         yield grade.grade_one(homework, submission, settings)
@@ -70,11 +79,10 @@ def _serial_pool(homework, todo, settings):
 
 @pytest.fixture
 def in_process(monkeypatch):
-    """grade_batch without worker processes or kernels."""
-    monkeypatch.setattr(grade, "KernelExecutor", InProcessExecutor)
+    """grade_batch without worker processes or kernels: pass `executor=in_process` (and see `InProcessExecutor.ran`)."""
     monkeypatch.setattr(grade, "_run_pool", _serial_pool)
     InProcessExecutor.ran = []
-    return InProcessExecutor
+    return InProcessExecutors()
 
 
 def _nothing_to_grade(homework, todo, settings):
@@ -113,7 +121,7 @@ def folder(tmp_path):
 def test_one_row_per_submission_with_scores(tiny_course, folder, tmp_path, in_process):
     _write(folder, {"kim": tiny_notebook(tiny_course), "lee": tiny_notebook(tiny_course, WRONG_WEIGHTS),
                     "park": b"", "choi": tiny_notebook(tiny_course, blank=True)})
-    results = grade_batch(tiny_course, "tiny", [folder], tmp_path / "out", jobs=1, limits=LIMITS,
+    results = grade_batch(tiny_course, "tiny", [folder], tmp_path / "out", jobs=1, limits=LIMITS, executor=in_process,
                           on_note=lambda note: None)
     assert [r.student for r in results] == ["choi", "kim", "lee", "park"]
     by = {r.student: r for r in results}
@@ -133,32 +141,32 @@ def test_one_row_per_submission_with_scores(tiny_course, folder, tmp_path, in_pr
 def test_rerun_skips_what_was_graded(tiny_course, folder, tmp_path, in_process, monkeypatch):
     _write(folder, {"kim": tiny_notebook(tiny_course), "lee": tiny_notebook(tiny_course, WRONG_WEIGHTS),
                     "park": "{not json"})
-    first = grade_batch(tiny_course, "tiny", [folder], tmp_path / "out", jobs=1, limits=LIMITS)
+    first = grade_batch(tiny_course, "tiny", [folder], tmp_path / "out", jobs=1, limits=LIMITS, executor=in_process)
     csv_before = (tmp_path / "out" / "grades.csv").read_bytes()
     monkeypatch.setattr(grade, "_run_pool", _nothing_to_grade)
-    second = grade_batch(tiny_course, "tiny", [folder], tmp_path / "out", jobs=1, limits=LIMITS)
+    second = grade_batch(tiny_course, "tiny", [folder], tmp_path / "out", jobs=1, limits=LIMITS, executor=in_process)
     assert second == first
     assert (tmp_path / "out" / "grades.csv").read_bytes() == csv_before
 
 
 def test_rerun_regrades_only_a_changed_notebook(tiny_course, folder, tmp_path, in_process):
     _write(folder, {"kim": tiny_notebook(tiny_course), "lee": tiny_notebook(tiny_course, WRONG_WEIGHTS)})
-    grade_batch(tiny_course, "tiny", [folder], tmp_path / "out", jobs=1, limits=LIMITS)
+    grade_batch(tiny_course, "tiny", [folder], tmp_path / "out", jobs=1, limits=LIMITS, executor=in_process)
     _write(folder, {"lee": tiny_notebook(tiny_course, {"q1_tensor_answer": "t = x * 2  # fixed net too"})})
-    in_process.ran = []
-    results = grade_batch(tiny_course, "tiny", [folder], tmp_path / "out", jobs=1, limits=LIMITS)
-    assert in_process.ran == ["t = x * 2  # fixed net too"]
+    InProcessExecutor.ran = []
+    results = grade_batch(tiny_course, "tiny", [folder], tmp_path / "out", jobs=1, limits=LIMITS, executor=in_process)
+    assert InProcessExecutor.ran == ["t = x * 2  # fixed net too"]
     assert [r.score for r in results] == [4, 4]
     assert [r["score"] for r in _rows(tmp_path / "out")] == ["4", "4"]
 
 
 def test_force_regrades_everything_to_the_same_rows(tiny_course, folder, tmp_path, in_process):
     _write(folder, {"kim": tiny_notebook(tiny_course), "lee": tiny_notebook(tiny_course, WRONG_WEIGHTS)})
-    grade_batch(tiny_course, "tiny", [folder], tmp_path / "out", jobs=1, limits=LIMITS)
+    grade_batch(tiny_course, "tiny", [folder], tmp_path / "out", jobs=1, limits=LIMITS, executor=in_process)
     rows = _rows(tmp_path / "out")
-    in_process.ran = []
-    grade_batch(tiny_course, "tiny", [folder], tmp_path / "out", jobs=1, limits=LIMITS, force=True)
-    assert len(in_process.ran) == 2
+    InProcessExecutor.ran = []
+    grade_batch(tiny_course, "tiny", [folder], tmp_path / "out", jobs=1, limits=LIMITS, executor=in_process, force=True)
+    assert len(InProcessExecutor.ran) == 2
     assert _without_seconds(_rows(tmp_path / "out")) == _without_seconds(rows)
 
 
@@ -166,12 +174,12 @@ def test_changed_checks_regrade_everything(tiny_course, tmp_path, in_process):
     course = type(tiny_course)(tmp_path / "course")
     shutil.copytree(tiny_course.root, course.root)
     folder = _write(course.root / "subs", {"kim": tiny_notebook(course)})
-    grade_batch(course, "tiny", [folder], tmp_path / "out", jobs=1, limits=LIMITS)
+    grade_batch(course, "tiny", [folder], tmp_path / "out", jobs=1, limits=LIMITS, executor=in_process)
     checks = course.autograder_folder("tiny") / "test_tiny.py"
     checks.write_text(checks.read_text() + "\n# a changed tolerance\n")
-    in_process.ran = []
-    grade_batch(course, "tiny", [folder], tmp_path / "out", jobs=1, limits=LIMITS)
-    assert len(in_process.ran) == 1
+    InProcessExecutor.ran = []
+    grade_batch(course, "tiny", [folder], tmp_path / "out", jobs=1, limits=LIMITS, executor=in_process)
+    assert len(InProcessExecutor.ran) == 1
 
 
 def test_interrupted_run_keeps_finished_rows_and_the_rerun_finishes(tiny_course, folder, tmp_path, in_process,
@@ -185,25 +193,25 @@ def test_interrupted_run_keeps_finished_rows_and_the_rerun_finishes(tiny_course,
 
     monkeypatch.setattr(grade, "_run_pool", interrupted_pool)
     with pytest.raises(KeyboardInterrupt):
-        grade_batch(tiny_course, "tiny", [folder], tmp_path / "out", jobs=1, limits=LIMITS)
+        grade_batch(tiny_course, "tiny", [folder], tmp_path / "out", jobs=1, limits=LIMITS, executor=in_process)
     assert [(r["student"], r["score"]) for r in _rows(tmp_path / "out")] == [("kim", "4")]
     assert [p.name for p in (tmp_path / "out" / "results").iterdir()] == ["kim.json"]
 
     monkeypatch.setattr(grade, "_run_pool", _serial_pool)
-    in_process.ran = []
-    results = grade_batch(tiny_course, "tiny", [folder], tmp_path / "out", jobs=1, limits=LIMITS)
-    assert len(in_process.ran) == 2  # kim was not graded again
+    InProcessExecutor.ran = []
+    results = grade_batch(tiny_course, "tiny", [folder], tmp_path / "out", jobs=1, limits=LIMITS, executor=in_process)
+    assert len(InProcessExecutor.ran) == 2  # kim was not graded again
     assert [(r.student, r.score) for r in results] == [("kim", 4), ("lee", 3), ("park", 0)]
     assert [r["student"] for r in _rows(tmp_path / "out")] == ["kim", "lee", "park"]
 
 
 def test_a_broken_results_file_is_regraded(tiny_course, folder, tmp_path, in_process):
     _write(folder, {"kim": tiny_notebook(tiny_course)})
-    grade_batch(tiny_course, "tiny", [folder], tmp_path / "out", jobs=1, limits=LIMITS)
+    grade_batch(tiny_course, "tiny", [folder], tmp_path / "out", jobs=1, limits=LIMITS, executor=in_process)
     (tmp_path / "out" / "results" / "kim.json").write_text('{"student": "kim", "score": 4')  # cut short
-    in_process.ran = []
-    results = grade_batch(tiny_course, "tiny", [folder], tmp_path / "out", jobs=1, limits=LIMITS)
-    assert len(in_process.ran) == 1 and results[0].score == 4
+    InProcessExecutor.ran = []
+    results = grade_batch(tiny_course, "tiny", [folder], tmp_path / "out", jobs=1, limits=LIMITS, executor=in_process)
+    assert len(InProcessExecutor.ran) == 1 and results[0].score == 4
 
 
 # --- slow: real kernels ------------------------------------------------------------------------------------------
@@ -261,26 +269,27 @@ def test_a_grader_failure_is_a_grader_error_and_is_regraded(tiny_course, folder,
         raise ChecksError("the hidden checks did not run")
 
     monkeypatch.setattr(grade, "run_checks", broken_checks)
-    (result,) = grade_batch(tiny_course, "tiny", [folder], tmp_path / "out", jobs=1, limits=LIMITS, lang="ko")
+    (result,) = grade_batch(tiny_course, "tiny", [folder], tmp_path / "out", jobs=1, limits=LIMITS, executor=in_process, lang="ko")
     assert result.status == "grader_error" and result.score == 0
     assert "학생의 잘못이 아니며" in result.reason  # in the run's language
     assert "the hidden checks did not run" in result.reason
     assert _rows(tmp_path / "out")[0]["status"] == "grader_error"
 
     monkeypatch.setattr(grade, "run_checks", real_checks)
-    in_process.ran = []
-    (result,) = grade_batch(tiny_course, "tiny", [folder], tmp_path / "out", jobs=1, limits=LIMITS)
-    assert len(in_process.ran) == 1  # a plain rerun grades it again
+    InProcessExecutor.ran = []
+    (result,) = grade_batch(tiny_course, "tiny", [folder], tmp_path / "out", jobs=1, limits=LIMITS, executor=in_process)
+    assert len(InProcessExecutor.ran) == 1  # a plain rerun grades it again
     assert (result.status, result.score) == ("graded", 4)
 
 
 def test_results_files_are_typed_results(tiny_course, folder, tmp_path, in_process):
     _write(folder, {"kim": tiny_notebook(tiny_course), "park": b""})
-    results = grade_batch(tiny_course, "tiny", [folder], tmp_path / "out", jobs=1, limits=LIMITS)
+    results = grade_batch(tiny_course, "tiny", [folder], tmp_path / "out", jobs=1, limits=LIMITS, executor=in_process)
     for result in results:
         assert SubmissionResult.read(tmp_path / "out" / "results" / f"{result.student}.json") == result
         assert result.homework_fingerprint == grade.Homework.load(tiny_course, "tiny", "en").fingerprint
         assert result.sandbox == choose_mode(no_sandbox=False)
+        assert result.executor == "in_process"  # the injected executor, by its name
 
 
 def test_a_shard_grades_its_students_and_writes_no_tables(tiny_course, folder, tmp_path, in_process):
@@ -289,7 +298,7 @@ def test_a_shard_grades_its_students_and_writes_no_tables(tiny_course, folder, t
     out = tmp_path / "out"
     graded = []
     for k in (1, 2, 3):
-        results = grade_batch(tiny_course, "tiny", [folder], out, jobs=1, limits=LIMITS, shard=Shard(k, 3))
+        results = grade_batch(tiny_course, "tiny", [folder], out, jobs=1, limits=LIMITS, executor=in_process, shard=Shard(k, 3))
         assert all(Shard(k, 3).holds(r.student) for r in results)
         assert Manifest.read(out / "shards" / f"{k}of3.json").students == tuple(r.student for r in results)
         graded += [r.student for r in results]

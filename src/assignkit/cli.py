@@ -99,6 +99,12 @@ no_sandbox_option = click.option("--no-sandbox", is_flag=True,
                                       "every result is marked unsandboxed.")
 
 
+executor_option = click.option(
+    "--executor", type=click.Choice(["fork", "kernel"]), default=None,
+    help="What runs each notebook: fork (a child of a warm interpreter; the default on Linux) or kernel (a fresh "
+         "Jupyter kernel per submission; elsewhere than Linux the only one).")
+
+
 def limit_options(command):
     command = click.option("--memory", default=2048, show_default=True, help="Memory limit per submission, MB.")(command)
     command = click.option("--notebook-timeout", default=900.0, show_default=True,
@@ -119,11 +125,12 @@ def limit_options(command):
 @click.option("--lms", type=click.Choice(["moodle", "canvas", "nbgrader", "plain"]), default=None,
               help="Layout of SUBMISSIONS (an LMS download); default: recognised by itself.")
 @no_sandbox_option
+@executor_option
 @limit_options
 @course_option
 @lang_option
 def grade(homework: str, submissions: tuple[Path, ...], out_dir: Path, force: bool, shard: str | None,
-          lms: str | None, no_sandbox: bool, jobs: int,
+          lms: str | None, no_sandbox: bool, executor: str | None, jobs: int,
           timeout: float, notebook_timeout: float, memory: int, course_root: Path | None, lang: str | None) -> None:
     """Grade SUBMISSIONS (.ipynb files, folders, nbgrader submitted/ trees or .zip files) of HOMEWORK."""
     from tqdm import tqdm
@@ -152,7 +159,7 @@ def grade(homework: str, submissions: tuple[Path, ...], out_dir: Path, force: bo
             results = grade_batch(course, homework, list(submissions), out_dir, jobs=jobs, force=force, shard=part,
                                   limits=_limits(timeout, notebook_timeout, memory), on_progress=progress,
                                   on_note=lambda note: tqdm.write(note, file=sys.stderr), lms=lms, mode=mode,
-                                  lang=_lang(lang, course))
+                                  lang=_lang(lang, course), executor=executor)
     except (UnknownHomework, SubmissionError) as error:
         raise click.UsageError(str(error)) from None
     except ContractError as error:
@@ -259,10 +266,11 @@ def slurm_command(homework: str, submissions: tuple[Path, ...], out_dir: Path, t
 @main.command(name="validate")
 @click.argument("homeworks", nargs=-1)
 @no_sandbox_option
+@executor_option
 @limit_options
 @course_option
 @lang_option
-def validate_command(homeworks: tuple[str, ...], no_sandbox: bool, jobs: int, timeout: float,
+def validate_command(homeworks: tuple[str, ...], no_sandbox: bool, executor: str | None, jobs: int, timeout: float,
                      notebook_timeout: float, memory: int, course_root: Path | None, lang: str | None) -> None:
     """Check that each homework's solution scores full marks, its blank release 0, and release/ is current."""
     from assignkit.contract import ContractError
@@ -278,7 +286,7 @@ def validate_command(homeworks: tuple[str, ...], no_sandbox: bool, jobs: int, ti
     for name in names:
         try:
             result = validate(course, name, _limits(timeout, notebook_timeout, memory), jobs=min(jobs, 2), mode=mode,
-                              lang=_lang(lang, course))
+                              lang=_lang(lang, course), executor=executor)
         except ContractError as error:
             click.echo(str(error), err=True)
             failed = True
@@ -295,10 +303,11 @@ def validate_command(homeworks: tuple[str, ...], no_sandbox: bool, jobs: int, ti
 @main.command()
 @click.option("--out", "out_dir", default=Path("demo-out"), show_default=True,
               type=click.Path(file_okay=False, path_type=Path), help="Folder for each homework's grading output.")
+@executor_option
 @limit_options
 @course_option
 @lang_option
-def demo(out_dir: Path, jobs: int, timeout: float, notebook_timeout: float, memory: int,
+def demo(out_dir: Path, executor: str | None, jobs: int, timeout: float, notebook_timeout: float, memory: int,
          course_root: Path | None, lang: str | None) -> None:
     """Grade the bundled sample submissions (examples/submissions/<hw>/) of every homework."""
     from assignkit.grade import grade_batch
@@ -314,7 +323,7 @@ def demo(out_dir: Path, jobs: int, timeout: float, notebook_timeout: float, memo
             continue
         results = grade_batch(course, homework, [examples], out_dir / homework, jobs=jobs,
                               limits=_limits(timeout, notebook_timeout, memory), on_note=click.echo, mode=mode,
-                              lang=_lang(lang, course))
+                              lang=_lang(lang, course), executor=executor)
         click.echo(f"\n{homework} ({out_dir / homework / 'summary.html'}):")
         for result in results:
             click.echo(f"  {result.student:<16} {result.status:<15} {result.score:g}/{result.max_score:g}"

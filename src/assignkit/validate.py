@@ -30,7 +30,7 @@ class Validation:
 
 
 def validate(course: Course, homework: str, limits: Limits, jobs: int = 2, mode: str | None = None,
-             lang: str = "en") -> Validation:
+             lang: str = "en", executor: str | None = None) -> Validation:
     """Raises contract.ContractError, naming each file and line, when the homework breaks its contract."""
     require_contract(course, homework)
     with tempfile.TemporaryDirectory(prefix="assignkit-validate-") as scratch:
@@ -39,7 +39,7 @@ def validate(course: Course, homework: str, limits: Limits, jobs: int = 2, mode:
         shutil.copy(course.source_notebook(homework), folder / "solution.ipynb")
         shutil.copy(course.release_notebook(homework), folder / "blank.ipynb")
         results = grade_batch(course, homework, [folder], Path(scratch) / "out", jobs=jobs, limits=limits,
-                              force=True, on_note=lambda note: None, mode=mode, lang=lang)
+                              force=True, on_note=lambda note: None, mode=mode, lang=lang, executor=executor)
     by_student = {r.student: r for r in results}
     validation = Validation(homework, by_student["solution"], by_student["blank"], stale_files(course, homework))
     validation.problems = _problems(validation)
