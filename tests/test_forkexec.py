@@ -129,7 +129,7 @@ def test_outputs_are_nbformat_outputs(warm, tiny_course, tmp_path):
 def test_a_timeout_keeps_the_questions_harvested_before_it(warm, tiny_course, tmp_path):
     job = _job(tiny_course, tmp_path, {"q3_double_answer": "while True:\n    pass"})
     execution = ForkExecutor(Limits(cell_seconds=3, notebook_seconds=60), _isolation()).run(job)
-    assert execution.status == "timeout" and "q3_double_answer" in execution.reason and "after 3 s" in execution.reason
+    assert execution.status == "timeout" and "q3_double_answer" in str(execution.reason) and "after 3 s" in str(execution.reason)
     assert execution.harvested == ["q1_tensor", "q2_net"]
     assert not (job.artifacts_dir / "q3_double").exists()
 
@@ -138,14 +138,14 @@ def test_a_timeout_keeps_the_questions_harvested_before_it(warm, tiny_course, tm
 def test_the_notebook_timeout(warm, tiny_course, tmp_path):
     job = _job(tiny_course, tmp_path, {"q2_net_answer": "import time\ntime.sleep(30)"})
     execution = ForkExecutor(Limits(cell_seconds=20, notebook_seconds=4), _isolation()).run(job)
-    assert execution.status == "timeout" and execution.reason.startswith("the notebook ran past 4 s, in cell")
+    assert execution.status == "timeout" and str(execution.reason).startswith("the notebook ran past 4 s, in cell")
 
 
 @pytest.mark.slow
 def test_a_dead_child_is_kernel_died(warm, tiny_course, tmp_path):
     job = _job(tiny_course, tmp_path, {"q2_net_answer": "import os\nos._exit(3)"})
     execution = ForkExecutor(LIMITS, _isolation()).run(job)
-    assert execution.status == "kernel_died" and "q2_net_answer" in execution.reason
+    assert execution.status == "kernel_died" and "q2_net_answer" in str(execution.reason)
     assert execution.harvested == ["q1_tensor"]
 
 
@@ -153,7 +153,7 @@ def test_a_dead_child_is_kernel_died(warm, tiny_course, tmp_path):
 def test_memory_beyond_the_limit_is_memory_exceeded(warm, tiny_course, tmp_path):
     job = _job(tiny_course, tmp_path, {"q2_net_answer": "block = bytearray(1100 * 2**20)"})
     execution = ForkExecutor(LIMITS, _isolation()).run(job)
-    assert execution.status == "memory_exceeded" and "1024 MB" in execution.reason
+    assert execution.status == "memory_exceeded" and "1024 MB" in str(execution.reason)
     # ... while the same amount under the limit runs: the limit counts on top of the warm interpreter
     job = _job(tiny_course, tmp_path, {"q2_net_answer": "block = bytearray(900 * 2**20)\n" + _CORRECT_Q2},
                name="under")

@@ -35,8 +35,9 @@ from pathlib import Path
 import nbformat
 
 from assignkit import jail
-from assignkit.execute import (FORK, Execution, Isolation, Job, Limits, _cells_with_harvests, _kernel_env, _prepare_workdir,
-                               _ran_out_of_memory, _student_cells, _where)
+from assignkit.execute import (FORK, Execution, Isolation, Job, Limits, _cells_with_harvests, _kernel_env,
+                               _prepare_workdir, _ran_out_of_memory, _student_cells, _where, cell_timed_out,
+                               kernel_did_not_start, kernel_died_in, memory_exceeded_in, notebook_timed_out)
 from assignkit.harvest import take_out
 from assignkit.sandbox import NONE, ROOT, USERNS, MAX_PROCESSES, _children_of, _outermost, _tasks_of, adopt_orphans
 
@@ -486,7 +487,7 @@ class ForkExecutor:
         try:
             first = channel.read(min(notebook_deadline, time.monotonic() + 60))
         except _Gone as gone:
-            execution.status, execution.reason = "kernel_died", _did_not_start(str(gone))
+            execution.status, execution.reason = "kernel_died", kernel_did_not_start(str(gone))
             return
         if first is None or first.get("kind") == "failed":
             raise SandboxEntryFailed(f"the forked child did not start: {first and first.get('error')}")
@@ -500,17 +501,18 @@ class ForkExecutor:
             try:
                 done = self._outputs_until_done(channel, cell, cap, deadline)
             except _Gone:
-                execution.status, execution.reason = "kernel_died", _died_in(cell)
+                execution.status, execution.reason = "kernel_died", kernel_died_in(_where(cell))
                 return
             if done is None:
                 execution.status = "timeout"
-                execution.reason = (_still_running(cell, self.limits.cell_seconds)
+                execution.reason = (cell_timed_out(_where(cell), self.limits.cell_seconds)
                                     if deadline - cell_started >= self.limits.cell_seconds else
-                                    _ran_past(cell, self.limits.notebook_seconds))
+                                    notebook_timed_out(_where(cell), self.limits.notebook_seconds))
                 return
             cell.execution_count = done.get("count") if isinstance(done.get("count"), int) else None
             if _ran_out_of_memory(cell):
-                execution.status, execution.reason = "memory_exceeded", _out_of_memory(cell, self.limits.memory_mb)
+                execution.status = "memory_exceeded"
+                execution.reason = memory_exceeded_in(_where(cell), self.limits.memory_mb)
                 return
             question = cell.metadata.get("assignkit_harvest")
             if question:
@@ -575,25 +577,3 @@ def _output_of(content: dict) -> nbformat.NotebookNode | None:
         return nbformat.v4.new_output(content["output_type"], **{k: content[k] for k in fields if k in content})
     except Exception:  # noqa: BLE001 - nbformat's ValidationError, or a field of the wrong type
         return None
-
-
-# One function per reason, worded as the kernel executor words them (execute.py).
-
-def _did_not_start(why: str) -> str:
-    return f"the kernel did not start: {why}"
-
-
-def _died_in(cell) -> str:
-    return f"the kernel died in {_where(cell)}"
-
-
-def _still_running(cell, seconds: float) -> str:
-    return f"{_where(cell)} was still running after {int(seconds)} s"
-
-
-def _ran_past(cell, seconds: float) -> str:
-    return f"the notebook ran past {seconds:g} s, in {_where(cell)}"
-
-
-def _out_of_memory(cell, memory_mb: int) -> str:
-    return f"{_where(cell)} used more than {memory_mb} MB"

@@ -119,7 +119,7 @@ def grade_one(homework: Homework, submission: Submission, settings: Settings) ->
                 settings.sandbox.clear(slot)  # nothing the submission started outlives it
         checks, figures = run_checks(homework.autograder_folder, homework.release_folder, job.artifacts_dir,
                                      _not_run(homework, execution), homework.lang)
-        result = _finish(homework, submission, Status(execution.status), execution.reason, started,
+        result = _finish(homework, submission, Status(execution.status), _reason(homework, execution), started,
                          execution.harvested, tuple(_check_of(c) for c in checks),
                          tuple(Figure(**f) for f in figures), notes)
         return Graded(result, nbformat.writes(execution.notebook) if execution.notebook else None)
@@ -129,9 +129,13 @@ def grade_one(homework: Homework, submission: Submission, settings: Settings) ->
 
 def _not_run(homework: Homework, execution: Execution) -> dict[str, str]:
     _ = gettext_for(homework.lang)
-    reason = _("this question did not run to the end: {reason}").format(reason=execution.reason) \
+    reason = _("this question did not run to the end: {reason}").format(reason=_reason(homework, execution)) \
         if execution.reason else _("this question did not run to the end")
     return {q.id: reason for q in homework.questions if q.id not in execution.harvested}
+
+
+def _reason(homework: Homework, execution: Execution) -> str:
+    return execution.reason.text(homework.lang) if execution.reason else ""
 
 
 def _check_of(check: CheckResult) -> Check:
