@@ -175,7 +175,7 @@ LEAKY = {
         numpy.allclose = lambda *a, **k: True
         numpy.mean = lambda *a, **k: 42
         builtins.abs = lambda *a, **k: 0
-        builtins.len = lambda *a, **k: 0
+        builtins.print = lambda *a, **k: None
         sys.modules["json"] = None
         t = x * 2
         """)},
@@ -206,15 +206,28 @@ LEAKY = {
         """)},
 }
 CHECKER = {"q1_tensor_answer": textwrap.dedent("""
-    import builtins, json, os, sys, torch, numpy
+    import builtins, os, sys, torch, numpy
     assert torch.allclose(torch.zeros(1), torch.ones(1)) is False
     assert (torch.zeros(1) == torch.ones(1)).item() is False
-    assert numpy.mean([1, 3]) == 2 and builtins.abs(-1) == 1 and len([1]) == 1 and sys.modules["json"] is json
+    assert numpy.mean([1, 3]) == 2 and builtins.abs(-1) == 1 and sys.modules.get("json") is not None
+    assert print.__name__ == "print"
     assert "poisoned" not in open("tiny.csv").read()
     assert "PYTHONPATH" not in os.environ and os.environ["OMP_NUM_THREADS"] == "1"
     assert not any(os.path.exists(os.path.join(f, "leftover-9f1.txt")) for f in ("/tmp", os.path.expanduser("~")))
     t = x * 2
     """)}
+
+
+@pytest.mark.slow
+def test_the_checker_sees_the_patches_within_one_submission(warm, tiny_course, tmp_path):
+    """The checker below can fail: run in the same child after the patches, its assertions break."""
+    patches = LEAKY["patches_torch"]["q1_tensor_answer"] + LEAKY["leaves_files"]["q1_tensor_answer"]
+    job = _job(tiny_course, tmp_path, {"q1_tensor_answer": patches,
+                                       "q2_net_answer": CHECKER["q1_tensor_answer"].replace("t = x * 2", "")})
+    execution = ForkExecutor(LIMITS, _isolation()).run(job)
+    cells = {c.metadata.get("nbgrader", {}).get("grade_id"): c for c in execution.notebook.cells}
+    errors = [o.ename for o in cells["q2_net_answer"].outputs if o.output_type == "error"]
+    assert execution.status == "graded" and errors == ["AssertionError"]  # its first assertion, on torch.allclose
 
 
 def _sleepers() -> list[int]:
@@ -249,6 +262,7 @@ def test_nothing_a_submission_changes_reaches_the_next(tiny_course, tmp_path, mo
         results = _grade_as_ordinary_user(tiny_course, folder, tmp_path)
     by = {r.student: r for r in results}
     assert [by[s].executor for s in sorted(by)] == ["fork"] * 5
+    assert {s: r.status for s, r in by.items()} == dict.fromkeys(names, "graded")
     assert {s: (by[s].status, by[s].question_scores()) for s in ("d_checker", "e_correct")} == \
         {"d_checker": ("graded", FULL), "e_correct": ("graded", FULL)}, by["d_checker"].checks
     assert _sleepers() == []
