@@ -1,6 +1,11 @@
-"""Both executors grade alike (issue 9): every sample submission (examples/) and every wrong answer (tests/hw1 and
-tests/hw2 mutants) of a homework, graded once with the fork executor and once with the kernel executor, gets the
-same status and the same score in every question. One batch per executor and homework, at --jobs 2."""
+"""Both executors grade alike (issue 9): the sample submissions (examples/) and wrong answers (mutants) of a homework,
+graded once with the fork executor and once with the kernel executor, get the same status and the same score in every
+question. One batch per executor and homework, at --jobs 2.
+
+hw1: every sample and every mutant (27 submissions; hw1's own compute is small). hw2: every sample; its 17 mutants
+each train for ~19 s, so both executors on all of them cost ~12 minutes on 2 cores, too much for `make test`
+(docs/fork.md has the one full run: the same rows). tests/hw2/test_hw2_grading.py grades them all with the default
+(fork) executor against the same expectations the kernel executor met."""
 
 from __future__ import annotations
 
@@ -19,6 +24,7 @@ from mutation import make_mutant, released_copy
 
 ROOT = Path(__file__).resolve().parents[1]
 HOMEWORKS = {"hw1_loss_comparison": "hw1", "hw2_dnn": "hw2"}
+WITH_MUTANTS = {"hw1_loss_comparison"}
 
 pytestmark = pytest.mark.slow
 
@@ -37,7 +43,7 @@ def test_fork_and_kernel_give_the_same_rows(homework, tmp_path):
     course = released_copy(ROOT, homework, tmp_path / "course")
     folder = tmp_path / "submissions"
     shutil.copytree(Course(ROOT).examples_folder(homework), folder)
-    mutants = _mutants(HOMEWORKS[homework])
+    mutants = _mutants(HOMEWORKS[homework]) if homework in WITH_MUTANTS else []
     for mutant in mutants:
         nbformat.write(make_mutant(course.source_notebook(homework), mutant), folder / f"mutant_{mutant.name}.ipynb")
     rows = {}
