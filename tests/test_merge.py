@@ -12,7 +12,7 @@ from assignkit.grade import grade_batch
 from assignkit.merge import MergeError, merge
 from assignkit.shards import Shard
 from conftest import tiny_notebook
-from test_grade import (LIMITS, WRONG_WEIGHTS, InProcessExecutor, _rows, _serial_pool, _without_seconds,  # noqa: F401
+from test_grade import (LIMITS, WRONG_WEIGHTS, InProcessExecutors, _rows, _serial_pool, _without_seconds,  # noqa: F401
                         _write, in_process)
 
 STUDENTS = ["kim", "lee", "park", "choi", "김민수"]
@@ -26,12 +26,12 @@ def graded(tiny_course, tmp_path_factory):
         "kim": tiny_notebook(tiny_course), "lee": tiny_notebook(tiny_course, WRONG_WEIGHTS), "park": b"",
         "choi": tiny_notebook(tiny_course, blank=True), "김민수": "{not json"})
     with pytest.MonkeyPatch.context() as mp:
-        mp.setattr(grade, "KernelExecutor", InProcessExecutor)
         mp.setattr(grade, "_run_pool", _serial_pool)
-        grade_batch(tiny_course, "tiny", [folder], root / "whole", jobs=1, limits=LIMITS)
+        grade_batch(tiny_course, "tiny", [folder], root / "whole", jobs=1, limits=LIMITS,
+                    executor=InProcessExecutors())
         for k in (1, 2, 3):
             grade_batch(tiny_course, "tiny", [folder], root / f"machine{k}", jobs=1, limits=LIMITS,
-                        shard=Shard(k, 3))
+                        shard=Shard(k, 3), executor=InProcessExecutors())
     return root
 
 
@@ -84,7 +84,8 @@ def test_results_of_different_checks_are_refused_and_named(tiny_course, graded, 
     checks = changed.autograder_folder("tiny") / "test_tiny.py"
     checks.write_text(checks.read_text() + "\n# a changed tolerance\n")
     out = _one_folder(graded, tmp_path / "out")
-    regraded = grade_batch(changed, "tiny", [graded / "submissions"], out, jobs=1, limits=LIMITS, shard=Shard(2, 3))
+    regraded = grade_batch(changed, "tiny", [graded / "submissions"], out, jobs=1, limits=LIMITS, shard=Shard(2, 3),
+                           executor=in_process)
     assert regraded, "shard 2 of 3 holds no student: pick other names"
     with pytest.raises(MergeError, match="graded with different homeworks, checks, releases or graders") as error:
         merge([out], out, "en")
