@@ -13,6 +13,7 @@ import nbformat
 import pytest
 
 import unprivileged
+from assignkit import jail
 from assignkit.execute import FORK, Isolation, Job, Limits, choose_executor
 from assignkit.forkexec import ForkExecutor, _Channel, _Gone, _output_of, _send, start_zygote
 from assignkit.grade import grade_batch
@@ -69,6 +70,53 @@ def test_the_default_executor_is_fork_on_linux_and_kernel_elsewhere(monkeypatch)
     assert notes == ["executor: kernel (the fork executor needs Linux; this is darwin)"]
     with pytest.raises(ValueError, match="unknown executor"):
         choose_executor("thread")
+
+
+@pytest.mark.skipif(not LINUX, reason="the fork executor needs Linux")
+def test_userns_mode_falls_back_to_the_kernel_executor_when_a_fork_cannot_enter_it(monkeypatch):
+    import assignkit.forkexec as forkexec
+
+    notes = []
+    monkeypatch.setattr(forkexec, "userns_entry_problem", lambda: "mount_setattr: Function not implemented")
+    assert choose_executor(None, notes.append, mode=USERNS).name == "kernel"
+    assert choose_executor("fork", notes.append, mode=ROOT).name == FORK  # the trial is userns mode's alone
+    assert notes == ["executor: kernel (a forked child cannot enter the userns sandbox here: "
+                     "mount_setattr: Function not implemented)"]
+
+
+@pytest.mark.skipif(not LINUX, reason="the fork executor needs Linux")
+def test_the_userns_trial_names_the_step_that_failed(monkeypatch):
+    def refused():
+        raise OSError(38, "mount_setattr(/, read-only, recursive): Function not implemented")
+
+    assert _trial_as_ordinary_user() is None
+    monkeypatch.setattr(jail, "read_only_root", refused)
+    assert "mount_setattr" in _trial_as_ordinary_user()
+
+
+def _trial_as_ordinary_user() -> str | None:
+    """forkexec.userns_entry_problem() as this user, or (as root, who may not map user 0 into a namespace of its
+    own) in a child dropped to the nobody account."""
+    from assignkit.forkexec import userns_entry_problem
+
+    if os.geteuid() != 0:
+        return userns_entry_problem()
+    read, write = os.pipe()
+    child = os.fork()
+    if child == 0:
+        try:
+            os.setgroups([])
+            os.setgid(65534)
+            os.setuid(65534)
+            jail._libc.prctl(4, 1, 0, 0, 0)  # PR_SET_DUMPABLE: setuid cleared it, which locks /proc/self's files
+            os.write(write, (userns_entry_problem() or "").encode())
+        finally:
+            os._exit(0)
+    os.close(write)
+    with os.fdopen(read, "rb") as answer:
+        problem = answer.read().decode()
+    os.waitpid(child, 0)
+    return problem or None
 
 
 # --- slow: real children of a warm interpreter -------------------------------------------------------------------

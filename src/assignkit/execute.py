@@ -24,7 +24,7 @@ from nbclient.exceptions import CellTimeoutError, DeadKernelError
 
 from assignkit.harvest import Question, harvest_source, take_out
 from assignkit.i18n import N_, gettext_for
-from assignkit.sandbox import Sandbox, Slot, adopt_orphans
+from assignkit.sandbox import USERNS, Sandbox, Slot, adopt_orphans
 
 MEMORY_ERRORS = ("MemoryError", "OutOfMemoryError")
 MEMORY_MESSAGES = ("can't allocate memory", "cannot allocate memory", "std::bad_alloc")
@@ -154,19 +154,24 @@ class KernelExecutors:
         return KernelExecutor(limits, isolation)
 
 
-def choose_executor(name: str | None, on_note: Callable[[str], None] = print) -> ExecutorFactory:
-    """The executor called `name` (fork or kernel); by default fork on Linux. Elsewhere fork is not available and
-    the kernel executor runs instead, with a note."""
+def choose_executor(name: str | None, on_note: Callable[[str], None] = print,
+                    mode: str | None = None) -> ExecutorFactory:
+    """The executor called `name` (fork or kernel); by default fork on Linux. Where fork is not available (not
+    Linux; in userns `mode`, a kernel that will not let a forked child enter the namespaces) the kernel executor
+    runs instead, with a note saying why."""
     if name not in (None, *EXECUTORS):
         raise ValueError(f"unknown executor {name!r}; expected one of {', '.join(EXECUTORS)}")
     if name == KERNEL:
         return KernelExecutors()
     if sys.platform != "linux":
-        if name == FORK:
-            on_note(f"executor: kernel (the fork executor needs Linux; this is {sys.platform})")
+        on_note(f"executor: kernel (the fork executor needs Linux; this is {sys.platform})")
         return KernelExecutors()
-    from assignkit.forkexec import ForkExecutors
+    from assignkit.forkexec import ForkExecutors, userns_entry_problem
 
+    problem = userns_entry_problem() if mode == USERNS else None
+    if problem:
+        on_note(f"executor: kernel (a forked child cannot enter the userns sandbox here: {problem})")
+        return KernelExecutors()
     return ForkExecutors()
 
 

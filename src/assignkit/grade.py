@@ -197,7 +197,7 @@ def grade_batch(course: Course, homework_name: str, paths: list[Path], out_dir: 
     (execute.choose_executor: fork or kernel; by default fork on Linux) or a factory."""
     mode = mode or choose_mode(no_sandbox=False)
     if executor is None or isinstance(executor, str):
-        executor = choose_executor(executor, on_note)
+        executor = choose_executor(executor, on_note, mode)
     homework = Homework.load(course, homework_name, lang)
     submissions = collect(paths, homework_name, lms)
     out_dir = out_dir.resolve()
