@@ -14,7 +14,7 @@ import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Mapping, Protocol
+from typing import Protocol
 
 import nbformat
 from jupyter_client.manager import AsyncKernelManager
@@ -22,7 +22,7 @@ from nbclient import NotebookClient
 from nbclient.exceptions import CellTimeoutError, DeadKernelError
 
 from assignkit.harvest import Question, harvest_source, take_out
-from assignkit.i18n import N_, gettext_for
+from assignkit.i18n import N_, Message
 from assignkit.sandbox import Sandbox, Slot
 
 MEMORY_ERRORS = ("MemoryError", "OutOfMemoryError")
@@ -46,22 +46,7 @@ class Isolation:
     slot: Slot
 
 
-@dataclass(frozen=True)
-class Reason:
-    """Why a run stopped, in no language yet: a message id marked with `N_` and its parameters, of which one may
-    itself be a Reason (where it stopped). `text(lang)` is what the TA and the student read; str() the English.
-    Every executor states its reasons with the constructors below, so they read the same whichever ran."""
-
-    message: str
-    params: Mapping[str, object] = field(default_factory=dict)
-
-    def text(self, lang: str) -> str:
-        params = {name: value.text(lang) if isinstance(value, Reason) else value
-                  for name, value in self.params.items()}
-        return gettext_for(lang)(self.message).format(**params)
-
-    def __str__(self) -> str:
-        return self.text("en")
+Reason = Message  # why a run stopped; every executor states it with the constructors below
 
 
 def in_cell(position: int, grade_id: str | None) -> Reason:
