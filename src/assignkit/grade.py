@@ -157,7 +157,8 @@ def _finish(homework: Homework, submission: Submission, status: Status, reason: 
         score=sum(q.score for q in questions), max_score=sum(q.max_score for q in questions),
         seconds=round(time.monotonic() - started, 1), fingerprint=submission_fingerprint(homework, submission),
         homework_fingerprint=homework.fingerprint, questions=questions, checks=checks, figures=figures,
-        sandbox="", name=submission.name, late=submission.late, notes=submission.notes + notes)
+        sandbox="", name=submission.name, late=submission.late,
+        notes=tuple(note.text(homework.lang) for note in submission.notes) + notes)
 
 
 # --- the batch, in the main process --------------------------------------------------------------------------
