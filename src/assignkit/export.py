@@ -93,7 +93,7 @@ def one_line_comment(grade: StudentGrade, lang: str) -> str:
     if grade.status != "graded":
         label = _(STATUS_TEXT[grade.status][0]) if grade.status in STATUS_TEXT else grade.status
         parts.append(f"{label}: {grade.comment}" if grade.comment else label)
-    return " ".join(" | ".join(parts).split())  # one line, and only characters CP949 has (no em dash)
+    return " ".join(" | ".join(parts).replace("—", "-").split())  # one line; CP949 (Korean Excel) has no em dash
 
 
 def scaled(grade: StudentGrade, out_of: float) -> float:

@@ -72,7 +72,8 @@ def fill_worksheet(sheet: CsvSheet, grades: list[StudentGrade], columns: MoodleC
         value = f"{scaled(grade, _number(sheet, index, maximum, row[maximum])):.2f}"
         sheet.set(index, grade_column, value.replace(".", ",") if "," in row[maximum] else value)
         if comments is not None:
-            sheet.set(index, comments, one_line_comment(grade, lang))
+            comment = one_line_comment(grade, lang)  # a character the sheet's encoding lacks becomes "?"
+            sheet.set(index, comments, comment.encode(sheet.encoding, "replace").decode(sheet.encoding))
         filled.append(grade.student)
     unmatched = sorted(set(by_student) - set(filled))
     return Filled(filled, unmatched, without_result, failed)

@@ -95,7 +95,7 @@ def _readable_cell(number: int, cell: object) -> dict:
     if isinstance(source, list) and all(isinstance(line, str) for line in source):
         source = "".join(source)
     if not (isinstance(source, str) and isinstance(cell.get("cell_type"), str)):
-        raise NotGradable(f"not a notebook: cell {number} has no readable type and source")
+        raise NotGradable(N_("not a notebook: cell {number} has no readable type and source"), number=number)
     metadata = cell.get("metadata")
     return {"cell_type": cell["cell_type"], "source": source,
             "metadata": metadata if isinstance(metadata, dict) else {}}
