@@ -130,10 +130,16 @@ def grade_one(homework: Homework, submission: Submission, settings: Settings) ->
 
 
 def _not_run(homework: Homework, execution: Execution) -> dict[str, str]:
+    """Why each question that was not harvested has nothing to check: the first was running when the run
+    stopped, the later ones never started."""
     _ = gettext_for(homework.lang)
-    reason = _("this question did not run to the end: {reason}").format(reason=_reason(homework, execution)) \
-        if execution.reason else _("this question did not run to the end")
-    return {q.id: reason for q in homework.questions if q.id not in execution.harvested}
+    reason = _reason(homework, execution)
+    running = _("this question did not run to the end: {reason}").format(reason=reason) if reason \
+        else _("this question did not run to the end")
+    after = _("the run stopped before this question: {reason}").format(reason=reason) if reason \
+        else _("the run stopped before this question")
+    missing = [q.id for q in homework.questions if q.id not in execution.harvested]
+    return {qid: running if index == 0 else after for index, qid in enumerate(missing)}
 
 
 def _reason(homework: Homework, execution: Execution) -> str:
