@@ -21,7 +21,7 @@ from jupyter_client.manager import AsyncKernelManager
 from nbclient import NotebookClient
 from nbclient.exceptions import CellTimeoutError, DeadKernelError
 
-from assignkit.harvest import Question, harvest_source, take_out
+from assignkit.harvest import Question, harvest_source, recorder_source, take_out
 from assignkit.sandbox import Sandbox, Slot
 
 MEMORY_ERRORS = ("MemoryError", "OutOfMemoryError")
@@ -158,8 +158,9 @@ class KernelExecutor:
 
 
 def _where(cell: nbformat.NotebookNode) -> str:
-    if cell.metadata.get("assignkit_harvest"):
-        return f"collecting the answers of {cell.metadata['assignkit_harvest']}"
+    if "assignkit_harvest" in cell.metadata:
+        question = cell.metadata["assignkit_harvest"]
+        return f"collecting the answers of {question}" if question else "the grader's recorder, before the first cell"
     grade_id = cell.metadata.get("nbgrader", {}).get("grade_id")
     return f"cell {cell.metadata['assignkit_position']}" + (f" ({grade_id})" if grade_id else "")
 
@@ -186,6 +187,9 @@ def _cells_with_harvests(job: Job) -> list[nbformat.NotebookNode]:
     for question in job.questions:
         after.setdefault(question.after, []).append(question)
     cells, placed = [], set()
+    recorder = recorder_source(job.questions)
+    if recorder:
+        cells.append(nbformat.v4.new_code_cell(recorder, metadata={"assignkit_harvest": ""}))
     for position, cell in enumerate(job.notebook.cells):
         cells.append(copy.deepcopy(cell))
         cells[-1].metadata["assignkit_position"] = position  # the cell's number in the student's notebook
