@@ -112,6 +112,8 @@ for _ in range(3):
     other.step()
 plan = [{"name": "net", "kind": "module"}]
 harvest({"net": net}, plan, sys.argv[1] + "/q1", record=True)
+opt.step()
+harvest({"net": net}, plan, sys.argv[1] + "/q1b")  # a question that does not record: its counts are dropped
 harvest({"net": net}, plan, sys.argv[1] + "/q2", record=True)
 sys.modules["__assignkit_recorder__"].optimizers = "garbled by the student"
 harvest({"net": net}, plan, sys.argv[1] + "/q3", record=True)
@@ -128,6 +130,7 @@ def test_the_recorder_counts_steps_and_losses_per_question_and_which_net_each_op
     assert first["losses"] == [
         {"chain": ["BinaryCrossEntropyBackward0", "SigmoidBackward0", "SigmoidBackward0"], "calls": 5},
         {"chain": ["MeanBackward0", "PowBackward0", "SubBackward0"], "calls": 3}]
+    assert not (tmp_path / "q1b" / "record.json").exists()
     assert json.loads((tmp_path / "q2" / "record.json").read_text()) == {
         "optimizers": [], "module_zero_grads": 0, "losses": []}  # counting starts afresh after each harvest
     assert (tmp_path / "q3" / "manifest.json").is_file() and not (tmp_path / "q3" / "record.json").exists()

@@ -38,8 +38,7 @@ def harvest(namespace, plan, out_dir, record=False):
             manifest[name] = {"ok": False, "kind": kind, "error": _describe_error(error)}
     with open(os.path.join(out_dir, "manifest.json"), "w") as f:
         json.dump(manifest, f)
-    if record:
-        save_record(namespace, plan, out_dir)
+    save_record(namespace, plan, out_dir, record)
 
 
 # ---------------------------------------------------------------- the recorder: how the student trained
@@ -115,36 +114,42 @@ def _number_or_none(value):
         return None
 
 
-def save_record(namespace, plan, out_dir):
-    """What the recorder saw since the last harvest, with which harvested networks each optimizer trained, as
-    record.json; then start counting afresh for the next question."""
+def save_record(namespace, plan, out_dir, write):
+    """When `write`, what the recorder saw since the last harvest as record.json; then, in any case, start
+    counting afresh for the next question."""
     import sys
-
-    import torch
 
     state = sys.modules.get(RECORDER)
     if state is None:
         return
     try:  # the student's code can reach this state: anything garbled means no record, never a failed harvest
-        parameters = {}
-        for item in plan:
-            obj = namespace.get(item["name"]) if item["kind"] == "module" else None
-            if isinstance(obj, torch.nn.Module):
-                parameters[item["name"]] = {id(p) for p in obj.parameters()}
-        optimizers = [{"cls": str(e["cls"]), "module": str(e["module"]), "steps": int(e["steps"]),
-                       "zero_grads": int(e["zero_grads"]), "lr": e.get("lr"),
-                       "trains": sorted(name for name, ids in parameters.items() if ids & set(e["params"]))}
-                      for e in state.optimizers.values()]
-        record = {"optimizers": optimizers, "module_zero_grads": int(state.module_zero_grads),
-                  "losses": [{"chain": key.split(" < "), "calls": int(calls)} for key, calls in state.losses.items()]}
-        with open(os.path.join(out_dir, RECORD_FILE), "w") as f:
-            json.dump(record, f)
+        if write:
+            _write_record(state, namespace, plan, out_dir)
     except Exception:
         pass
     try:
         state.optimizers, state.losses, state.module_zero_grads = {}, {}, 0
     except Exception:
         pass
+
+
+def _write_record(state, namespace, plan, out_dir):
+    """Every optimizer stepped, with the harvested networks whose parameters it holds, and every loss."""
+    import torch
+
+    parameters = {}
+    for item in plan:
+        obj = namespace.get(item["name"]) if item["kind"] == "module" else None
+        if isinstance(obj, torch.nn.Module):
+            parameters[item["name"]] = {id(p) for p in obj.parameters()}
+    optimizers = [{"cls": str(e["cls"]), "module": str(e["module"]), "steps": int(e["steps"]),
+                   "zero_grads": int(e["zero_grads"]), "lr": e.get("lr"),
+                   "trains": sorted(name for name, ids in parameters.items() if ids & set(e["params"]))}
+                  for e in state.optimizers.values()]
+    record = {"optimizers": optimizers, "module_zero_grads": int(state.module_zero_grads),
+              "losses": [{"chain": key.split(" < "), "calls": int(calls)} for key, calls in state.losses.items()]}
+    with open(os.path.join(out_dir, RECORD_FILE), "w") as f:
+        json.dump(record, f)
 
 
 def _describe_error(error):
