@@ -334,7 +334,7 @@ def expect_trained_as(sub: HarvestedQuestion, name: str, *, loss: str, optimizer
            "문제에 적힌 대로 학습했는지 확인할 수 없습니다.",
         en=f"the grader's record of how {name} was trained is missing (were torch's optimizers or backward "
            "changed?), so the training the question prescribes cannot be confirmed.")
-    cause = training_cause(training, name)
+    cause = _untrained_cause(training, name)  # not zero_grad: gradients zeroed by hand are not seen
     assert cause is None, cause
     runs = training.optimizers_of(name)
     others = sorted({o.cls for o in runs if o.cls != optimizer or not o.module.startswith("torch.optim")})
@@ -366,9 +366,22 @@ def expect_trained_as(sub: HarvestedQuestion, name: str, *, loss: str, optimizer
 
 def training_cause(training: Training | None, name: str) -> Msg | None:
     """Why the network `name` did not learn, when the record shows it: no optimizer holds its parameters, no
-    optimizer stepped, gradients never zeroed, or the output activation applied twice. None otherwise."""
+    optimizer stepped, the output activation applied twice, or no zero_grad() call seen. None otherwise."""
     if training is None:
         return None
+    cause = _untrained_cause(training, name)
+    runs = training.optimizers_of(name)
+    if cause is None and sum(o.steps for o in runs) > 1 and not any(o.zero_grads for o in runs) \
+            and not training.module_zero_grads:
+        return msg(ko=f"원인: {name}을(를) 학습하는 동안 zero_grad()가 한 번도 호출되지 않았습니다: 기울기(gradient)가 "
+                      "epoch마다 쌓입니다. step4에서 optimizer.step() 뒤에 optimizer.zero_grad()를 호출하세요.",
+                   en=f"Cause: zero_grad() was never called while {name} was trained, so the gradients add up over "
+                      "the epochs: call optimizer.zero_grad() after optimizer.step() in step4.")
+    return cause
+
+
+def _untrained_cause(training: Training, name: str) -> Msg | None:
+    """The output activation applied twice, no optimizer on the parameters of `name`, or no step at all."""
     twice = [loss for loss in training.losses if loss.activation_twice]
     if twice:
         logits = twice[0].kind == "BCEWithLogitsLoss"
@@ -398,11 +411,6 @@ def training_cause(training: Training | None, name: str) -> Msg | None:
                       "않았습니다: step4에 optimizer.step()을 넣으세요.",
                    en=f"Cause: optimizer.step() never ran in this question, so the weights of {name} never changed: "
                       "put optimizer.step() in step4.")
-    if sum(o.steps for o in runs) > 1 and not any(o.zero_grads for o in runs) and not training.module_zero_grads:
-        return msg(ko=f"원인: {name}을(를) 학습하는 동안 zero_grad()가 한 번도 호출되지 않았습니다: 기울기(gradient)가 "
-                      "epoch마다 쌓입니다. step4에서 optimizer.step() 뒤에 optimizer.zero_grad()를 호출하세요.",
-                   en=f"Cause: zero_grad() was never called while {name} was trained, so the gradients add up over "
-                      "the epochs: call optimizer.zero_grad() after optimizer.step() in step4.")
     return None
 
 
