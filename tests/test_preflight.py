@@ -477,3 +477,26 @@ def test_samples_without_metadata_get_the_same_rows_as_the_originals(homework, t
         assert rows[result.student] == rows[original], result.student
         assert result.notes == (MATCHED_BY_CONTENT_NOTE,)
     assert {rows[name][0] for name in rows} >= {"graded", "kernel_died", "not_gradable"}
+
+
+def _questions():
+    from assignkit.harvest import Question
+    return [Question("q1", "Q1", "q1_form", (), Path(".")), Question("q2", "Q2", "q2_form", (), Path("."))]
+
+
+@pytest.mark.parametrize("q1_source", [BLANK, "", "# I do not know\nraise NotImplementedError()\n"])
+def test_a_question_left_as_released_is_unanswered_whatever_else_is_filled(q1_source):
+    from assignkit.preflight import unanswered_questions
+    prepared = prepare(as_bytes(student(q1_answer=q1_source, q2_answer="f = len")), release(), "hw1")
+    assert unanswered_questions(prepared.notebook, release(), _questions()) == {"q1"}
+
+
+def test_an_answer_written_in_a_cell_the_student_added_counts():
+    from assignkit.preflight import unanswered_questions
+    notebook = student(q2_answer="f = len")
+    notebook.cells.insert(3, new_code_cell("t = torch.zeros(3)"))  # below the untouched q1_answer
+    prepared = prepare(as_bytes(notebook), release(), "hw1")
+    assert unanswered_questions(prepared.notebook, release(), _questions()) == frozenset()
+    prepared = prepare(as_bytes(student(q1_answer="t = torch.zeros(3)  # done\nraise NotImplementedError()")),
+                       release(), "hw1")
+    assert unanswered_questions(prepared.notebook, release(), _questions()) == {"q2"}

@@ -29,7 +29,7 @@ from assignkit.fileio import atomic_write_text
 from assignkit.i18n import N_, gettext_for
 from assignkit.harvest import Question as HomeworkQuestion, load_questions
 from assignkit.layout import Course
-from assignkit.preflight import MATCHED_BY_CONTENT_NOTE, NotGradable, prepare_submission
+from assignkit.preflight import MATCHED_BY_CONTENT_NOTE, NotGradable, prepare_submission, unanswered_questions
 from assignkit.results import Check, Figure, Question, ResultError, Status, SubmissionResult
 from assignkit.sandbox import (FIRST_UID as FIRST_SANDBOX_UID, NONE, Sandbox, adopt_orphans, choose_mode, describe,
                                open_sandbox)
@@ -119,8 +119,9 @@ def grade_one(homework: Homework, submission: Submission, settings: Settings) ->
                 execution = KernelExecutor(settings.limits, Isolation(settings.sandbox, slot)).run(job)
             finally:
                 settings.sandbox.clear(slot)  # nothing the submission started outlives it
+        unanswered = unanswered_questions(notebook, homework.release_notebook, homework.questions)
         checks, figures = run_checks(homework.autograder_folder, homework.release_folder, job.artifacts_dir,
-                                     _not_run(homework, execution), homework.lang)
+                                     _not_run(homework, execution), homework.lang, unanswered)
         result = _finish(homework, submission, Status(execution.status), _reason(homework, execution), started,
                          execution.harvested, tuple(_check_of(c) for c in checks),
                          tuple(Figure(**f) for f in figures), notes)

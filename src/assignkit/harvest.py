@@ -38,6 +38,7 @@ class Question:
     folder: Path  # autograder/<hw>/, where the inputs of function artifacts are
     points: float | None = None  # what questions.toml states the question is worth (None: not stated)
     line: int = 0  # where its `id = ...` is in questions.toml, for messages
+    record: bool = False  # save how the question's networks were trained (kernel_harvest.install_recorder)
 
 
 def load_questions(autograder_folder: Path) -> list[Question]:
@@ -84,8 +85,11 @@ def toml_line(text: str, key: str, value: object, start: int = 0) -> int:
 def _question(entry: dict, folder: Path, line: int) -> Question:
     artifacts = tuple(Artifact(a["name"], a["kind"], a.get("inputs")) for a in entry["artifacts"])
     points = float(entry["points"]) if "points" in entry else None
+    record = entry.get("record", False)
+    if type(record) is not bool:
+        raise ValueError(f"record must be true or false, not {record!r}")
     return Question(entry["id"], entry.get("title", entry["id"]), entry.get("after", f"{entry['id']}_form"),
-                    artifacts, folder, points, line)
+                    artifacts, folder, points, line, record)
 
 
 def harvest_source(question: Question, out_dir: str) -> str:
@@ -93,7 +97,18 @@ def harvest_source(question: Question, out_dir: str) -> str:
     The hidden inputs of function artifacts travel inside the code: no file of them enters the sandbox."""
     plan = [{"name": a.name, "kind": a.kind, "calls": _calls(question, a)} for a in question.artifacts]
     return (f"(lambda ns: (exec({KERNEL_SOURCE!r}, ns), "
-            f"ns['harvest'](globals(), {plan!r}, {out_dir!r})))({{'__name__': 'assignkit_harvest'}});")
+            f"ns['harvest'](globals(), {plan!r}, {out_dir!r}, {question.record!r})))"
+            "({'__name__': 'assignkit_harvest'});")
+
+
+def recorder_source(questions: list[Question]) -> str | None:
+    """The cell run before the student's first one when a question records how its networks were trained
+    (questions.toml `record = true`); None when none does. Like a harvest cell, it adds no name to the
+    student's namespace."""
+    if not any(question.record for question in questions):
+        return None
+    return (f"(lambda ns: (exec({KERNEL_SOURCE!r}, ns), ns['install_recorder']()))"
+            "({'__name__': 'assignkit_harvest'});")
 
 
 def _calls(question: Question, artifact: Artifact) -> list | None:

@@ -14,6 +14,10 @@ import os
 MAX_ELEMENTS = 5_000_000  # per artifact: far above any answer in the homework, far below a disk bomb
 MAX_DEPTH = 6
 LAYER_TYPES = ("Linear", "ReLU", "Sigmoid", "Tanh", "Identity")
+RECORDER = "__assignkit_recorder__"  # the sys.modules entry holding what the recorder saw since the last harvest
+RECORD_FILE = "record.json"
+CHAIN_DEPTH = 3  # grad_fn names kept below a loss: enough to see sigmoid(sigmoid(u)) or a logits loss on a sigmoid
+MAX_RECORDED = 50  # optimizers and distinct losses kept per question
 
 
 def N_(message):
@@ -30,7 +34,7 @@ class Refused(Exception):
         self.params = params
 
 
-def harvest(namespace, plan, out_dir):
+def harvest(namespace, plan, out_dir, record=False):
     import torch
 
     os.makedirs(out_dir, exist_ok=True)
@@ -48,6 +52,118 @@ def harvest(namespace, plan, out_dir):
             manifest[name] = {"ok": False, "kind": kind, "error": _describe_error(error), **_message_of(error)}
     with open(os.path.join(out_dir, "manifest.json"), "w") as f:
         json.dump(manifest, f)
+    save_record(namespace, plan, out_dir, record)
+
+
+# ---------------------------------------------------------------- the recorder: how the student trained
+
+def install_recorder():
+    """Run once before the student's first cell: count, until each harvest, the optimizer steps (class, lr,
+    which parameters), the zero_grad calls and the losses `backward()` was called on (with the operations just
+    below them). It changes no result: the hooks only count. It lives in the student's process, so the grader
+    takes what it reports as evidence for messages, never as a reason to give points."""
+    import sys
+    import types
+
+    import torch
+    from torch.optim.optimizer import Optimizer, register_optimizer_step_post_hook
+
+    state = types.ModuleType(RECORDER)
+    state.optimizers, state.losses, state.module_zero_grads = {}, {}, 0
+    sys.modules[RECORDER] = state
+
+    def after_step(optimizer, args, kwargs):
+        entry = state.optimizers.get(id(optimizer))
+        if entry is None:
+            if len(state.optimizers) >= MAX_RECORDED:
+                return
+            entry = state.optimizers[id(optimizer)] = {
+                "cls": type(optimizer).__name__, "module": type(optimizer).__module__, "steps": 0, "zero_grads": 0,
+                "params": [id(p) for group in optimizer.param_groups for p in group["params"]]}
+        entry["steps"] += 1
+        entry["lr"] = _number_or_none(optimizer.param_groups[0].get("lr"))
+
+    def counted_zero_grad(original):
+        def zero_grad(self, *args, **kwargs):
+            entry = state.optimizers.get(id(self))
+            if entry is not None:
+                entry["zero_grads"] += 1
+            return original(self, *args, **kwargs)
+        return zero_grad
+
+    def counted_module_zero_grad(original):
+        def zero_grad(self, *args, **kwargs):
+            state.module_zero_grads += 1
+            return original(self, *args, **kwargs)
+        return zero_grad
+
+    def recorded_backward(original):
+        def backward(self, *args, **kwargs):
+            key = " < ".join(_grad_chain(getattr(self, "grad_fn", None)))
+            if key in state.losses or len(state.losses) < MAX_RECORDED:
+                state.losses[key] = state.losses.get(key, 0) + 1
+            return original(self, *args, **kwargs)
+        return backward
+
+    register_optimizer_step_post_hook(after_step)
+    Optimizer.zero_grad = counted_zero_grad(Optimizer.zero_grad)
+    torch.nn.Module.zero_grad = counted_module_zero_grad(torch.nn.Module.zero_grad)
+    torch.Tensor.backward = recorded_backward(torch.Tensor.backward)
+
+
+def _grad_chain(grad_fn):
+    """The names of the operation that made a loss and, following its first input, the ones below it."""
+    chain = []
+    while grad_fn is not None and len(chain) < CHAIN_DEPTH:
+        chain.append(type(grad_fn).__name__)
+        inputs = [f for f, _ in getattr(grad_fn, "next_functions", ()) if f is not None]
+        grad_fn = inputs[0] if inputs else None
+    return chain or ["none"]
+
+
+def _number_or_none(value):
+    try:
+        return float(value)
+    except (TypeError, ValueError):
+        return None
+
+
+def save_record(namespace, plan, out_dir, write):
+    """When `write`, what the recorder saw since the last harvest as record.json; then, in any case, start
+    counting afresh for the next question."""
+    import sys
+
+    state = sys.modules.get(RECORDER)
+    if state is None:
+        return
+    try:  # the student's code can reach this state: anything garbled means no record, never a failed harvest
+        if write:
+            _write_record(state, namespace, plan, out_dir)
+    except Exception:
+        pass
+    try:
+        state.optimizers, state.losses, state.module_zero_grads = {}, {}, 0
+    except Exception:
+        pass
+
+
+def _write_record(state, namespace, plan, out_dir):
+    """Every optimizer stepped, with the harvested networks whose parameters it holds, and every loss."""
+    import torch
+
+    parameters = {}
+    for item in plan:
+        obj = namespace.get(item["name"]) if item["kind"] == "module" else None
+        if isinstance(obj, torch.nn.Module):
+            parameters[item["name"]] = {id(p) for p in obj.parameters()}
+    optimizers = [{"cls": str(e["cls"]), "module": str(e["module"]), "steps": int(e["steps"]),
+                   "zero_grads": int(e["zero_grads"]), "lr": e.get("lr"),
+                   "trains": sorted(name for name, ids in parameters.items() if ids & set(e["params"]))}
+                  for e in state.optimizers.values()]
+    record = {"optimizers": optimizers, "module_zero_grads": int(state.module_zero_grads),
+              "losses": [{"chain": key.split(" < "), "calls": int(calls)} for key, calls in state.losses.items()]}
+    with open(os.path.join(out_dir, RECORD_FILE), "w") as f:
+        json.dump(record, f)
 
 
 def _message_of(error):
