@@ -20,6 +20,7 @@ class Mutant(NamedTuple):
     new: str
     breaks: str  # the question id that must lose points
     also: tuple[str, ...] = ()  # later questions that inherit the error
+    says: str = ""  # text a failed check of `breaks` must say (the cause it names), in English
 
 
 def make_mutant(source_nb_path: Path | str, mutant: Mutant) -> nbformat.NotebookNode:
@@ -80,6 +81,9 @@ def _problems(mutant: Mutant, result) -> list[str]:
         full = question.score == question.max_score
         if question.id in broken and full:
             problems.append(f"{mutant.name}: keeps all {question.max_score} points of {question.id}")
+        messages = [c.message for c in result.checks if c.question == question.id and not c.passed]
+        if question.id == mutant.breaks and mutant.says and not any(mutant.says in m for m in messages):
+            problems.append(f"{mutant.name}: no failed check of {question.id} says {mutant.says!r}: {messages}")
         if question.id not in broken and not full:
             lost = [f"{c.name}: {c.message}" for c in result.checks
                     if c.question == question.id and not c.passed]

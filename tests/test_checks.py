@@ -8,7 +8,8 @@ import pytest
 import torch
 
 from assignkit.checks import (ChecksError, HarvestedQuestion, MissingArtifact, architecture, expect_architecture,
-                              expect_at_least, expect_at_most, expect_choice, question_points, run_checks)
+                              expect_at_least, expect_at_most, expect_choice, expect_trained_as, question_points,
+                              run_checks, training_cause)
 from assignkit.kernel_harvest import harvest
 
 
@@ -249,3 +250,118 @@ def test_a_failure_repeated_by_later_checks_of_the_question_is_reported_once(tmp
     assert "torch.nn.Sequential(Linear(1, 2), Sigmoid())" in first.message
     assert dependent.message == "검사하지 않음: 위의 test_architecture이(가) 같은 이유로 실패했습니다"
     assert other.message == first.message  # another question says it in full
+
+
+def test_what_the_harvest_refused_reads_in_both_languages(tmp_path):
+    sub = _question(tmp_path, {"net": [1.0], "record": {"a": object()}},
+                    [{"name": "gone", "kind": "value"}, {"name": "net", "kind": "module"},
+                     {"name": "record", "kind": "value"}])
+    with pytest.raises(MissingArtifact) as gone:
+        sub.value("gone")
+    assert gone.value.args[0].text("ko").startswith("gone이(가) 정의되어 있지 않습니다: 답 셀(cell)을 채우지")
+    assert str(gone.value.args[0]).startswith("gone is not defined: its answer cell")
+    with pytest.raises(MissingArtifact) as net:
+        sub.module("net")
+    assert net.value.args[0].text("ko") == "net은(는) torch.nn.Module이 아니라 list입니다"
+    with pytest.raises(MissingArtifact) as record:
+        sub.value("record")
+    assert record.value.args[0].text("ko") == ("record을(를) 채점할 수 없습니다: object 객체는 채점할 수 없습니다. "
+                                                "tensor, 숫자, 문자열(string) 또는 그것들의 list여야 합니다")
+    assert str(record.value.args[0]) == ("record could not be graded: a object cannot be graded; expected a tensor, "
+                                         "number, string, or a list of them")
+
+
+def test_a_forged_refusal_is_shown_as_its_english_text_not_formatted(tmp_path):
+    folder = tmp_path / "artifacts" / "q1"
+    folder.mkdir(parents=True)
+    forged = {"ok": False, "kind": "value", "error": "x is odd", "message": "{name.__class__}", "params": {"name": "x"}}
+    (folder / "manifest.json").write_text(json.dumps({"x": forged}))
+    with pytest.raises(MissingArtifact) as caught:
+        HarvestedQuestion(folder, "q1", "").value("x")
+    assert caught.value.args[0].text("ko") == "x is odd"
+
+
+def _trained(tmp_path, record, qid="q1"):
+    folder = tmp_path / "artifacts" / qid
+    harvest({"net": torch.nn.Sequential(torch.nn.Linear(1, 1), torch.nn.Sigmoid())}, [{"name": "net", "kind": "module"}],
+            str(folder))
+    if record is not None:
+        (folder / "record.json").write_text(record if isinstance(record, str) else json.dumps(record))
+    return HarvestedQuestion(folder, qid, "")
+
+
+def _record(*, cls="Adam", steps=6000, zero_grads=6000, lr=0.001, trains=("net",), loss="BinaryCrossEntropyBackward0",
+            below=("SigmoidBackward0", "AddmmBackward0")):
+    return {"optimizers": [{"cls": cls, "module": f"torch.optim.{cls.lower()}", "steps": steps, "zero_grads": zero_grads,
+                            "lr": lr, "trains": list(trains)}],
+            "module_zero_grads": 0, "losses": [{"chain": [loss, *below], "calls": steps}]}
+
+
+def _failure(sub, **prescribed):
+    with pytest.raises(AssertionError) as caught:
+        expect_trained_as(sub, "net", **{"loss": "BCELoss", "optimizer": "Adam", "epochs": 6000, "lr": 0.001,
+                                         **prescribed})
+    return caught.value.args[0].en
+
+
+def test_expect_trained_as_confirms_the_prescription_from_the_record(tmp_path):
+    expect_trained_as(_trained(tmp_path, _record()), "net", loss="BCELoss", optimizer="Adam", epochs=6000, lr=0.001)
+    by_hand = _record(loss="NegBackward0", below=("MeanBackward0",))  # a loss written by hand is not judged
+    expect_trained_as(_trained(tmp_path, by_hand), "net", loss="BCELoss", optimizer="Adam", epochs=6000)
+
+
+@pytest.mark.parametrize("record, says", [
+    (_record(cls="SGD", lr=1.0), "net was trained with SGD; the question prescribes torch.optim.Adam"),
+    (_record(lr=0.01), "the Adam learning rate of net is 0.01; the question prescribes lr=0.001"),
+    (_record(steps=2000, zero_grads=2000), "net was trained for 2000 epochs"),
+    (_record(loss="MseLossBackward0"), "backward() was called on in this question are MSELoss (6000 times)"),
+    (_record(trains=()), "optimizer.step() ran 6000 times in this question, but that optimizer does not hold net's"),
+    (_record(steps=0, zero_grads=0, trains=()), "optimizer.step() never ran in this question"),
+    (_record(below=("SigmoidBackward0", "SigmoidBackward0")), "the output activation is applied twice"),
+    (_record(loss="BinaryCrossEntropyWithLogitsBackward0"), "BCEWithLogitsLoss was used on the output of net's last"),
+    (None, "the grader's record of how net was trained is missing"),
+    ("{not json", "the grader's record of how net was trained is missing"),
+    ('{"optimizers": [{"cls": "Adam"}], "losses": [], "module_zero_grads": 0}', "record of how net was trained is missing"),
+    (_record(steps=-5), "the grader's record of how net was trained is missing"),
+], ids=["optimizer", "lr", "epochs", "loss", "other-net", "no-step", "sigmoid-twice",
+        "logits-on-sigmoid", "no-record", "not-json", "missing-field", "negative-count"])
+def test_expect_trained_as_says_what_differs_from_the_prescription(tmp_path, record, says):
+    assert says in _failure(_trained(tmp_path, record))
+
+
+def test_a_clean_record_names_no_cause_and_a_missing_one_cannot(tmp_path):
+    assert training_cause(_trained(tmp_path, _record()).training(), "net") is None
+    assert training_cause(None, "net") is None
+
+
+def test_no_zero_grad_seen_is_a_cause_but_not_a_broken_prescription(tmp_path):
+    # Gradients zeroed by hand (p.grad = None) are not seen: it explains a poor fit, it costs nothing by itself.
+    sub = _trained(tmp_path, _record(zero_grads=0))
+    assert "zero_grad() was never called while net was trained" in training_cause(sub.training(), "net").en
+    expect_trained_as(sub, "net", loss="BCELoss", optimizer="Adam", epochs=6000, lr=0.001)
+
+
+def test_an_unanswered_question_is_reported_once_as_not_answered(tmp_path):
+    checks = tmp_path / "autograder"
+    _write_checks(checks, '''
+        import pytest
+
+        @pytest.mark.check("q1", points=1)
+        def test_value(sub):
+            assert sub.value("x") == 3
+
+        @pytest.mark.check("q1", points=1)
+        def test_again(sub):
+            assert sub.value("x") == 3
+
+        @pytest.mark.check("q2", points=1)
+        def test_other(sub):
+            assert sub.value("x") == 3
+    ''')
+    for qid in ("q1", "q2"):  # x, defined by an earlier answer, is there for both questions
+        harvest({"x": 3}, [{"name": "x", "kind": "value"}], str(tmp_path / "artifacts" / qid))
+    results, _ = run_checks(checks, tmp_path, tmp_path / "artifacts", {}, lang="ko", unanswered=frozenset({"q1"}))
+    first, again, other = results
+    assert first.message.startswith("미응답") and not first.passed
+    assert again.message == "검사하지 않음: 위의 test_value이(가) 같은 이유로 실패했습니다"
+    assert other.passed

@@ -8,7 +8,8 @@ import pytest
 import torch
 
 from assignkit import harvest as harvest_module
-from assignkit.harvest import Artifact, Question, QuestionsError, harvest_source, load_questions, take_out
+from assignkit.harvest import (Artifact, Question, QuestionsError, harvest_source, load_questions, recorder_source,
+                               take_out)
 
 
 def _question(folder: Path, *artifacts: Artifact) -> Question:
@@ -97,3 +98,16 @@ def test_an_artifact_over_the_size_limit_says_so(tmp_path, monkeypatch):
     take_out(workdir, "q1", tmp_path / "out")
     manifest = json.loads((tmp_path / "out" / "manifest.json").read_text())
     assert manifest["big"]["ok"] is False and "too large to grade" in manifest["big"]["error"]
+
+
+def test_record_is_declared_per_question_and_the_recorder_runs_only_when_one_asks(tmp_path):
+    toml = tmp_path / "questions.toml"
+    toml.write_text('[[question]]\nid = "q1"\nrecord = true\nartifacts = [{ name = "x", kind = "value" }]\n\n'
+                    '[[question]]\nid = "q2"\nartifacts = [{ name = "y", kind = "value" }]\n')
+    q1, q2 = load_questions(tmp_path)
+    assert (q1.record, q2.record) == (True, False)
+    assert recorder_source([q2]) is None
+    assert "install_recorder" in recorder_source([q1, q2]) and "True)))" in harvest_source(q1, "out")
+    toml.write_text('[[question]]\nid = "q1"\nrecord = "yes"\nartifacts = [{ name = "x", kind = "value" }]\n')
+    with pytest.raises(QuestionsError, match="questions.toml:2: question 1: ValueError record must be true or false"):
+        load_questions(tmp_path)

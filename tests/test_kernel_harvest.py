@@ -1,6 +1,8 @@
 """The kernel-side harvester, called directly (in the grader it runs inside the student's kernel)."""
 
 import json
+import subprocess
+import sys
 
 import numpy as np
 import torch
@@ -89,3 +91,46 @@ def test_too_many_numbers_are_refused(tmp_path):
     namespace = {"big": [torch.zeros(3_000_000)] * 2, "long": [0.5] * 5_000_001}
     out, manifest = _harvest(tmp_path, namespace, [{"name": n, "kind": "value"} for n in namespace])
     assert "more than" in manifest["big"]["error"] and "more than" in manifest["long"]["error"]
+
+
+RECORDED_RUN = r'''
+import json, sys, torch
+from assignkit.kernel_harvest import harvest, install_recorder
+install_recorder()
+x = torch.linspace(-1, 1, 20).reshape(-1, 1)
+y = (x > 0).float()
+net = torch.nn.Sequential(torch.nn.Linear(1, 2), torch.nn.ReLU(), torch.nn.Linear(2, 1), torch.nn.Sigmoid())
+opt = torch.optim.Adam(net.parameters(), lr=0.01)
+for _ in range(5):
+    loss = torch.nn.BCELoss()(torch.sigmoid(net(x)), y)
+    loss.backward()
+    opt.step()
+    opt.zero_grad()
+other = torch.optim.SGD(torch.nn.Linear(1, 1).parameters(), lr=0.1)
+for _ in range(3):
+    ((net(x) - y) ** 2).mean().backward()
+    other.step()
+plan = [{"name": "net", "kind": "module"}]
+harvest({"net": net}, plan, sys.argv[1] + "/q1", record=True)
+opt.step()
+harvest({"net": net}, plan, sys.argv[1] + "/q1b")  # a question that does not record: its counts are dropped
+harvest({"net": net}, plan, sys.argv[1] + "/q2", record=True)
+sys.modules["__assignkit_recorder__"].optimizers = "garbled by the student"
+harvest({"net": net}, plan, sys.argv[1] + "/q3", record=True)
+'''
+
+
+def test_the_recorder_counts_steps_and_losses_per_question_and_which_net_each_optimizer_trains(tmp_path):
+    # In a child process: the recorder changes torch globally, as it does in the student's kernel.
+    subprocess.run([sys.executable, "-c", RECORDED_RUN, str(tmp_path)], check=True, timeout=120)
+    first = json.loads((tmp_path / "q1" / "record.json").read_text())
+    assert first["optimizers"] == [
+        {"cls": "Adam", "module": "torch.optim.adam", "steps": 5, "zero_grads": 5, "lr": 0.01, "trains": ["net"]},
+        {"cls": "SGD", "module": "torch.optim.sgd", "steps": 3, "zero_grads": 0, "lr": 0.1, "trains": []}]
+    assert first["losses"] == [
+        {"chain": ["BinaryCrossEntropyBackward0", "SigmoidBackward0", "SigmoidBackward0"], "calls": 5},
+        {"chain": ["MeanBackward0", "PowBackward0", "SubBackward0"], "calls": 3}]
+    assert not (tmp_path / "q1b" / "record.json").exists()
+    assert json.loads((tmp_path / "q2" / "record.json").read_text()) == {
+        "optimizers": [], "module_zero_grads": 0, "losses": []}  # counting starts afresh after each harvest
+    assert (tmp_path / "q3" / "manifest.json").is_file() and not (tmp_path / "q3" / "record.json").exists()

@@ -8,6 +8,7 @@ import pytest
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook, new_output
 
 import editors
+from assignkit.i18n import Message
 from assignkit.layout import Course
 from assignkit.preflight import MATCHED_BY_CONTENT_NOTE, NotGradable, prepare, prepare_submission
 from assignkit.submissions import Submission
@@ -152,9 +153,11 @@ def test_notebook_without_nbgrader_metadata_is_another_homework():
 
 
 def test_problem_found_while_collecting_is_the_reason():
-    too_big = Submission("kim", "a/kim.ipynb", b"", problem="file is 230 MB; the limit is 100 MB")
-    with pytest.raises(NotGradable, match="^file is 230 MB; the limit is 100 MB$"):
+    too_big = Submission("kim", "a/kim.ipynb", b"", problem=Message("the file is {size} MB; the limit is {limit} MB",
+                                                                    {"size": 230, "limit": 100}))
+    with pytest.raises(NotGradable, match="^the file is 230 MB; the limit is 100 MB$") as caught:
         prepare_submission(too_big, release(), "hw1")
+    assert caught.value.text("ko") == "파일 크기가 230 MB입니다. 제한은 100 MB입니다"
 
 
 # --- restored ------------------------------------------------------------------------------------------------
@@ -474,3 +477,26 @@ def test_samples_without_metadata_get_the_same_rows_as_the_originals(homework, t
         assert rows[result.student] == rows[original], result.student
         assert result.notes == (MATCHED_BY_CONTENT_NOTE,)
     assert {rows[name][0] for name in rows} >= {"graded", "kernel_died", "not_gradable"}
+
+
+def _questions():
+    from assignkit.harvest import Question
+    return [Question("q1", "Q1", "q1_form", (), Path(".")), Question("q2", "Q2", "q2_form", (), Path("."))]
+
+
+@pytest.mark.parametrize("q1_source", [BLANK, "", "# I do not know\nraise NotImplementedError()\n"])
+def test_a_question_left_as_released_is_unanswered_whatever_else_is_filled(q1_source):
+    from assignkit.preflight import unanswered_questions
+    prepared = prepare(as_bytes(student(q1_answer=q1_source, q2_answer="f = len")), release(), "hw1")
+    assert unanswered_questions(prepared.notebook, release(), _questions()) == {"q1"}
+
+
+def test_an_answer_written_in_a_cell_the_student_added_counts():
+    from assignkit.preflight import unanswered_questions
+    notebook = student(q2_answer="f = len")
+    notebook.cells.insert(3, new_code_cell("t = torch.zeros(3)"))  # below the untouched q1_answer
+    prepared = prepare(as_bytes(notebook), release(), "hw1")
+    assert unanswered_questions(prepared.notebook, release(), _questions()) == frozenset()
+    prepared = prepare(as_bytes(student(q1_answer="t = torch.zeros(3)  # done\nraise NotImplementedError()")),
+                       release(), "hw1")
+    assert unanswered_questions(prepared.notebook, release(), _questions()) == {"q2"}

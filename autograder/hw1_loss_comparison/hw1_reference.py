@@ -13,6 +13,7 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Callable
 
 import pandas as pd
 import torch
@@ -96,6 +97,41 @@ def rerun(release_dir: Path, loss: str, optimizer: str, start: tuple[float, floa
     return _RERUNS[cache_key]
 
 
+_PATHS: dict[tuple, torch.Tensor] = {}
+
+
+def epoch_path(release_dir: Path, loss: str, optimizer: str, start: tuple[float, float]) -> torch.Tensor:
+    """(EPOCHS + 1, 2) float64: (bias, weight) before step4 of each epoch of the lecture's run, then where it ends;
+    the grader's re-run (cached per data content), to tell at which epochs a student's records were taken."""
+    key, x, y, _ = toy(release_dir)
+    cache_key = (key, loss, optimizer, start)
+    if cache_key not in _PATHS:
+        net = torch.nn.Sequential(torch.nn.Linear(1, 1), torch.nn.Sigmoid())
+        net[0].bias.data = torch.tensor([start[0]])
+        net[0].weight.data = torch.tensor([[start[1]]])
+        loss_fn, opt = LOSSES[loss](), OPTIMIZERS[optimizer](net.parameters(), lr=LR)
+        path = []
+        for _ in range(EPOCHS):
+            value = loss_fn(net(x), y)
+            path.append([net[0].bias.item(), net[0].weight.item()])
+            value.backward()
+            opt.step()
+            opt.zero_grad()
+        path.append([net[0].bias.item(), net[0].weight.item()])
+        _PATHS[cache_key] = torch.tensor(path, dtype=torch.float64)
+    return _PATHS[cache_key]
+
+
+def recorded_epochs(what: torch.Tensor, path: torch.Tensor, tolerance: float) -> int | None:
+    """The first epoch of a record taken every EVERY epochs, when `what` matches the re-run's path at epochs
+    offset, offset + EVERY, ... for some offset other than 0; None otherwise."""
+    for offset in range(1, EVERY):
+        taken = path[offset::EVERY][:RECORDS]
+        if len(taken) == len(what) and (what - taken).abs().max().item() <= tolerance:
+            return offset
+    return None
+
+
 LINEAR_SIGMOID = "Sequential(Linear(1, 1), Sigmoid())"  # as assignkit.checks.architecture writes it
 
 
@@ -169,10 +205,15 @@ def rows(value, name: str, count: int, width: int, what: Msg | str) -> torch.Ten
     return result
 
 
-def trajectory_problem(what: torch.Tensor, expected: torch.Tensor, tolerance: float) -> Msg | None:
-    """None when `what` follows `expected` within tolerance, else a sentence saying where it leaves it."""
+def trajectory_problem(what: torch.Tensor, expected: torch.Tensor, tolerance: float,
+                       path: Callable[[], torch.Tensor] | None = None) -> Msg | None:
+    """None when `what` follows `expected` within tolerance, else a sentence saying where it leaves it. `path`
+    gives the re-run's (bias, weight) at every epoch (epoch_path), computed only when `what` does not follow."""
     if (what - expected).abs().max().item() <= tolerance:
         return None
+    offset = recorded_epochs(what, path(), tolerance) if path is not None else None
+    if offset is not None:
+        return _offset_problem(offset)
     start, want = what[0].tolist(), expected[0].tolist()
     if (what[:, [1, 0]] - expected).abs().max().item() <= tolerance:
         return msg(ko="각 기록에 (weight, bias) 순서로 들어 있습니다. [bias, weight] = [w0hat, w1hat] 순서로 "
@@ -195,6 +236,20 @@ def trajectory_problem(what: torch.Tensor, expected: torch.Tensor, tolerance: fl
                   "and step1-4")
 
 
+def _offset_problem(offset: int) -> Msg:
+    epochs = f"{offset}, {offset + EVERY}, {offset + 2 * EVERY}, ..."
+    if offset == 1:
+        return msg(ko=f"각 기록이 epoch {epochs}의 (w0hat, w1hat), 곧 step4가 바꾼 뒤의 값입니다. 같은 epoch의 yhat, "
+                      "loss와 맞도록 step4 전에 기록하세요",
+                   en=f"each record holds (w0hat, w1hat) of epochs {epochs}, that is after step4 changed them; record "
+                      "them before step4, so that they match the yhat and loss of the same epoch")
+    return msg(ko=f"각 기록이 epoch {epochs}의 값입니다. epoch 0, {EVERY}, {2 * EVERY}, ...에서 기록해야 합니다 "
+                  f"(첫 기록은 학습 전의 시작값): 조건을 epoch % every == 0으로 쓰세요",
+               en=f"the records are those of epochs {epochs}; they should be taken at epochs 0, {EVERY}, "
+                  f"{2 * EVERY}, ... (the first one is the start, before any training): record when "
+                  "epoch % every == 0")
+
+
 def check_run(whats, losses, k: int, optimizer: str, runs_name: str, release_dir: Path,
               tol_what: float, tol_loss: float) -> None:
     """Run k (1-4) of Q4 (SGD) or Q5 (Adam): its what and losses, harvested as the lists `whats` and `losses` of
@@ -213,7 +268,8 @@ def check_run(whats, losses, k: int, optimizer: str, runs_name: str, release_dir
     loss, start = RUNS[k - 1]
     expected = rerun(release_dir, loss, optimizer, start)
     setup = f"run {k} ({loss}Loss, {optimizer} lr {LR}, start (w0hat, w1hat) = ({start[0]}, {start[1]}))"
-    problem = trajectory_problem(what, expected.what, tol_what)
+    problem = trajectory_problem(what, expected.what, tol_what,
+                                 lambda: epoch_path(release_dir, loss, optimizer, start))
     assert problem is None, (
         msg(ko=f"{setup}의 궤적(trajectory)이 채점기의 재실행(re-run)과 다릅니다: ",
             en=f"the trajectory of {setup} does not follow the grader's re-run: ")

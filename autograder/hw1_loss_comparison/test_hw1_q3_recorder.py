@@ -3,7 +3,7 @@ MSE run from seed 43052, each against the grader's own re-run from the same star
 
 import pytest
 
-from assignkit.checks import expect_architecture, msg
+from assignkit.checks import expect_architecture, msg, training_cause
 
 import hw1_reference as ref  # beside this file: the grader puts this folder on sys.path
 
@@ -33,12 +33,13 @@ def test_loop_trains_net_a(sub, release_dir):
     got = (net[0].bias.item(), net[0].weight.item())
     want = ref.rerun(release_dir, "BCE", "SGD", ref.seed_start()).final
     start = ref.seed_start()
-    assert max(abs(g - s) for g, s in zip(got, start)) > TOL_FINAL, msg(
+    assert max(abs(g - s) for g, s in zip(got, start)) > TOL_FINAL, training_cause(sub.training(), "net_a") or msg(
         ko="net_a가 아직 시작값 그대로입니다: 학습되지 않았습니다. step4에 optimizer.step()을 넣고 step1-4를 1000번 "
            "실행하세요",
         en="net_a still has its starting values: it was not trained. Run step1-4 1000 times, with optimizer.step() "
            "in step4")
-    assert max(abs(g - w) for g, w in zip(got, want)) <= TOL_FINAL, msg(
+    cause = training_cause(sub.training(), "net_a")
+    assert max(abs(g - w) for g, w in zip(got, want)) <= TOL_FINAL, cause or msg(
         ko=f"학습 후 net_a는 (w0hat, w1hat) = ({got[0]:.4f}, {got[1]:.4f})입니다. 채점기의 재실행(re-run) (seed "
            f"43052, BCELoss, SGD lr 0.05, 1000 epochs)은 ({want[0]:.4f}, {want[1]:.4f})에서 끝납니다. step1-4를 "
            "확인하세요: 매 epoch optimizer.step() 뒤에 optimizer.zero_grad(), 정확히 1000 epochs, lr 0.05",
@@ -58,7 +59,8 @@ def test_record_has_50_records(sub):
 @pytest.mark.check("q3_recorder", points=2)
 def test_record_what_follows_rerun(sub, release_dir):
     what = ref.rows(sub.value("q3_what"), "q3_what", ref.RECORDS, 2, "[bias, weight] = [w0hat, w1hat]")
-    problem = ref.trajectory_problem(what, _record_rerun(release_dir).what, TOL_WHAT)
+    problem = ref.trajectory_problem(what, _record_rerun(release_dir).what, TOL_WHAT,
+                                     lambda: ref.epoch_path(release_dir, "MSE", "SGD", ref.seed_start()))
     assert problem is None, msg(ko="q3_what이 채점기의 재실행(re-run) (MSELoss, SGD lr 0.05, seed 43052)과 다릅니다: ",
                                 en="q3_what does not follow the grader's re-run (MSELoss, SGD lr 0.05, seed 43052): "
                                 ) + problem

@@ -98,10 +98,10 @@ def make(layers: list, seed: int) -> torch.nn.Sequential:
     return torch.nn.Sequential(*[layer() for layer in layers])
 
 
-def train(net, x, y, loss_fn, epochs: int, transform=lambda x: x):
-    optimizr = torch.optim.Adam(net.parameters())
+def train(net, x, y, loss_fn, epochs: int, transform=lambda x: x, optimizer=torch.optim.Adam, output=lambda u: u):
+    optimizr = optimizer(net.parameters())
     for _ in range(epochs):
-        loss = loss_fn(net(transform(x)), y)
+        loss = loss_fn(output(net(transform(x))), y)
         loss.backward()
         optimizr.step()
         optimizr.zero_grad()
@@ -115,10 +115,11 @@ def lin(i, o):
 RELU, SIG = torch.nn.ReLU, torch.nn.Sigmoid
 
 
-def fit(name: str, layers: list, seed: int, epochs: int, loss_fn=None, transform=lambda x: x):
+def fit(name: str, layers: list, seed: int, epochs: int, loss_fn=None, transform=lambda x: x,
+        optimizer=torch.optim.Adam, output=lambda u: u):
     df = frame(name)
     loss_fn = loss_fn or torch.nn.BCELoss()
-    return train(make(layers, seed), R.inputs(df), R.column(df, "y"), loss_fn, epochs, transform)
+    return train(make(layers, seed), R.inputs(df), R.column(df, "y"), loss_fn, epochs, transform, optimizer, output)
 
 
 # ---------------------------------------------------------------- the metrics of every check
@@ -221,6 +222,8 @@ def wrong_nets() -> dict[str, list[tuple[str, torch.nn.Module]]]:
                           ("3000 epochs only (part a)", fit("dnnex0", k121, 43052, 3000)),
                           ("untrained (yhat copied from underlying)", make(k121, 43052))],
         "q4_example1": [("100 epochs", fit("dnnex1", k1161, 43052, 100)),
+                        ("sigmoid applied twice (BCELoss on sigmoid(net(x)))",
+                         fit("dnnex1", k1161, 43052, 6000, output=torch.sigmoid)),
                         ("1000 epochs", fit("dnnex1", k1161, 43052, 1000)),
                         ("untrained (yhat copied from underlying)", make(k1161, 43052))],
         "q5_example2": [("stuck: seed 43052 (part a)", fit("dnnex2", r1321, 43052, 6000, torch.nn.MSELoss())),
@@ -230,6 +233,23 @@ def wrong_nets() -> dict[str, list[tuple[str, torch.nn.Module]]]:
                          fit("dnnex3", k2321, 43052, 3000, transform=lambda x: x * zero_x2)),
                         ("100 epochs", fit("dnnex3", k2321, 43052, 100)),
                         ("300 epochs", fit("dnnex3", k2321, 43052, 300))],
+    }
+
+
+def record_only_nets() -> dict[str, list[tuple[str, torch.nn.Module]]]:
+    """Wrong answers a good fit hides: trained against what the question prescribes. No threshold is meant to
+    catch them; the record of the run does (test_qN_net_as_prescribed, tests/hw2/mutants.py)."""
+    k121 = [lin(1, 2), RELU, lin(2, 1), SIG]
+    k1161 = [lin(1, 16), RELU, lin(16, 1), SIG]
+    k2321 = [lin(2, 32), RELU, lin(32, 1), SIG]
+    mse = torch.nn.MSELoss()
+    return {
+        "q3_learn_kink": [("MSELoss instead of BCELoss", fit("dnnex0", k121, 43052, 6000, mse)),
+                          ("SGD lr 1.0 instead of Adam", fit("dnnex0", k121, 43052, 6000,
+                                                             optimizer=lambda p: torch.optim.SGD(p, lr=1.0)))],
+        "q4_example1": [("MSELoss instead of BCELoss", fit("dnnex1", k1161, 43052, 6000, mse))],
+        "q6_example3": [("MSELoss instead of BCELoss", fit("dnnex3", k2321, 43052, 3000, mse)),
+                        ("2000 epochs instead of 3000", fit("dnnex3", k2321, 43052, 2000))],
     }
 
 
@@ -243,6 +263,7 @@ def main() -> int:
     free = q5_free_seed_nets()
     print(f"q5 free seeds trained: {time.monotonic() - started:.1f} s", flush=True)
     wrongs = wrong_nets()
+    hidden_by_fit = record_only_nets()
     print(f"wrong answers trained: {time.monotonic() - started:.1f} s", flush=True)
     q3_seeds = [(s, fit("dnnex0", [lin(1, 2), RELU, lin(2, 1), SIG], s, 6000)) for s in Q3_OTHER_SEEDS]
     x0 = R.column(frame("dnnex0"), "x")
@@ -285,6 +306,19 @@ def main() -> int:
                 cells.append(f"{t.check.removeprefix('test_')}: {best:.4f}{' ✗' if fails else ' ✓'}")
             failures += [] if caught else [f"wrong answer {question} / {label} passes every threshold"]
             lines.append(f"| {question} | {label} | {'<br>'.join(cells)} | {'yes' if caught else '**NO**'} |")
+
+    lines += ["", "## Wrong answers only the record of the run catches", "",
+              "Trained against the question's prescription (loss, optimizer, epochs), yet a good fit: the thresholds "
+              "cannot tell, so `test_qN_net_as_prescribed` checks how the net was trained from the recorder's "
+              "record (kernel_harvest.install_recorder). Values are the best over the hidden draws.", "",
+              "| question | wrong answer | check: value (✗ fails, ✓ passes) |", "|---|---|---|"]
+    for question, nets in hidden_by_fit.items():
+        for label, net in nets:
+            cells = []
+            for t in (t for t in table if t.question == question):
+                _, _, best = evaluate(t, net)
+                cells.append(f"{t.check.removeprefix('test_')}: {best:.4f}{' ✓' if passes(t, best) else ' ✗'}")
+            lines.append(f"| {question} | {label} | {'<br>'.join(cells)} |")
 
     lines += ["", "## q5 (b): the training seed is free", "",
               "The notebook names seed 5 (the lecture's). Other seeds, same training (6000 epochs):", "",

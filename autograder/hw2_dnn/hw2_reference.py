@@ -13,9 +13,10 @@ import pandas as pd
 import torch
 import torch.nn.functional as F
 
-from assignkit.checks import Msg, msg
+from assignkit.checks import Msg, msg, training_cause
 
 
+ADAM_LR = 0.001  # Adam's default learning rate, which every question of hw2 prescribes
 MEAN_GAP = msg(ko="x 전체에서 |net(x) - underlying|의 평균", en="The mean of |net(x) - underlying| over x")
 MAX_GAP = msg(ko="x 전체에서 가장 큰 |net(x) - underlying|", en="The largest |net(x) - underlying| over x")
 
@@ -123,6 +124,61 @@ def dead_note(net: torch.nn.Sequential, x: torch.Tensor, seed_hint: Msg) -> Msg 
                   f"{bending}개뿐입니다. 이는 시작 가중치(starting weights)에 달려 있습니다: {seed_hint.ko}",
                en=f" Note: of the {width} ReLU units of net, {' and '.join(p.en for p in parts)}, so the net has only "
                   f"{bending} kink(s) to bend with. This depends on the starting weights: {seed_hint.en}")
+
+
+def seeded_start(net: torch.nn.Module, seed: int) -> torch.nn.Module:
+    """The same layers made afresh right after torch.manual_seed(seed), as the question builds them; the grader's
+    random state is left as it was."""
+    layers = list(net) if isinstance(net, torch.nn.Sequential) else [net]
+    with torch.random.fork_rng():
+        torch.manual_seed(seed)
+        fresh = [torch.nn.Linear(layer.in_features, layer.out_features, bias=layer.bias is not None)
+                 if isinstance(layer, torch.nn.Linear) else type(layer)() for layer in layers]
+    return torch.nn.Sequential(*fresh) if isinstance(net, torch.nn.Sequential) else fresh[0]
+
+
+def _same_weights(a: torch.nn.Module, b: torch.nn.Module) -> bool:
+    return all(torch.equal(p, q) for p, q in zip(a.state_dict().values(), b.state_dict().values()))
+
+
+def cause(sub, name: str, net: torch.nn.Module, x: torch.Tensor, seed: int, seed_hint: Msg) -> Msg | None:
+    """Why `name` fails its fit checks, when that can be told; it then replaces the generic advice (train
+    longer, another seed). From the record of the run: no optimizer on its parameters, no step, no zero_grad,
+    the output activation applied twice. From the weights: still the start of the prescribed seed; all ReLU
+    units dead, and whether they were made so (weights zeroed) or started dead at the seed."""
+    found = training_cause(sub.training(), name)
+    if found is not None:
+        return " " + found
+    start = seeded_start(net, seed)
+    if _same_weights(net, start):
+        return msg(ko=f" 원인: {name}의 가중치(weights)가 torch.manual_seed({seed}) 직후의 시작값 그대로입니다: 학습으로 "
+                      "한 번도 바뀌지 않았습니다. optimizer를 이 net의 parameters로 만들고, 매 epoch step4에서 "
+                      "optimizer.step()을 호출하는지 확인하세요.",
+                   en=f" Cause: the weights of {name} are exactly those right after torch.manual_seed({seed}): training "
+                      "never changed them. Check that the optimizer is made with this net's parameters and that "
+                      "optimizer.step() runs in step4 of every epoch.")
+    if not isinstance(net, torch.nn.Sequential) or not isinstance(net[0], torch.nn.Linear) or len(net) < 3:
+        return None
+    width = net[0].out_features
+    if len(dead_units(net, x)) < width:
+        return None
+    if not net[0].weight.any():
+        return msg(ko=f" 원인: {name}[0]의 weight가 모두 0이라 ReLU unit {width}개가 모두 처음부터 죽어 있습니다(dead): "
+                      "모든 x에서 입력이 같고 0 이하여서 ReLU가 기울기(gradient)를 전혀 돌려보내지 않으므로, 학습해도 "
+                      "살아나지 않습니다. 가중치를 0으로 만들지 말고 torch.manual_seed와 Linear가 만든 시작값을 쓰세요.",
+                   en=f" Cause: the weights of {name}[0] are all zero, so all {width} ReLU units are dead from the "
+                      "start: every x gives them the same input, at most 0, and ReLU passes no gradient back, so "
+                      "training can never revive them. Do not set the weights to zero; keep the start that "
+                      "torch.manual_seed and Linear make.")
+    if torch.equal(net[0].weight, start[0].weight):
+        return msg(ko=f" 원인: ReLU unit {width}개가 모두 죽어 있고(dead), {name}[0]이 seed {seed}의 시작값 그대로입니다: "
+                      "처음부터 죽어 있던 unit은 기울기(gradient)를 받지 못해 바뀌지 않습니다. ",
+                   en=f" Cause: all {width} ReLU units are dead and {name}[0] is still seed {seed}'s start: units dead "
+                      "from the start get no gradient and never change. ") + seed_hint
+    return msg(ko=f" 원인: ReLU unit {width}개가 모두 죽어 있습니다(dead: 데이터의 모든 x에서 0). {name}[0]이 시작값에서 "
+                  "바뀌었으므로 학습 중에 죽었습니다 (또는 다른 seed에서 시작했습니다). ",
+               en=f" Cause: all {width} ReLU units are dead (0 for every x of the data). {name}[0] moved from its "
+                  "start, so they died during training (or it started from another seed). ") + seed_hint
 
 
 def draw_fit(feedback, title: Msg, net: torch.nn.Module, grid: pd.DataFrame, data: pd.DataFrame,

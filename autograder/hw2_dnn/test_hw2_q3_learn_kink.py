@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import pytest
 
-from assignkit.checks import expect_architecture, expect_at_most, msg
+from assignkit.checks import expect_architecture, expect_at_most, expect_trained_as, msg
 
 import hw2_reference as R  # beside this file: the grader puts this folder on sys.path
 
@@ -29,27 +29,33 @@ Q3_SEED_HINT = msg(ko="seed 43052로 3000 + 3000 epochs 학습하면 이 데이�
 
 
 def _q3(sub, release_dir):
+    """The rebuilt net, the data, and the advice its fit checks give: the cause when it can be told, else a
+    note on its ReLU units."""
     net = expect_architecture(sub, "net", Q3_NET)
     df = R.read(release_dir, "dnnex0.csv")
-    return net, df, R.dead_note(net, R.column(df, "x"), Q3_SEED_HINT)
+    x = R.column(df, "x")
+    cause = R.cause(sub, "net", net, x, 43052, Q3_SEED_HINT)
+    return net, df, cause or R.dead_note(net, x, Q3_SEED_HINT), cause
 
 
 @pytest.mark.check("q3_learn_kink", points=1)
-def test_q3_architecture(sub):
+def test_q3_net_as_prescribed(sub):
     expect_architecture(sub, "net", Q3_NET)
+    expect_trained_as(sub, "net", loss="BCELoss", optimizer="Adam", epochs=6000, lr=R.ADAM_LR)
 
 
 @pytest.mark.check("q3_learn_kink", points=1)
 def test_q3_bce_on_data(sub, release_dir):
-    net, df, note = _q3(sub, release_dir)
+    net, df, note, cause = _q3(sub, release_dir)
     value = R.bce_on(net, df)
     expect_at_most(msg(ko="dnnex0에서 net의 BCE", en="The BCE of net on dnnex0"), value, Q3_BCE_DATA_MAX,
-                   msg(ko=" Adam으로 3000 + 3000 epochs 학습하세요.", en=" Train 3000 + 3000 epochs with Adam.") + note)
+                   cause or msg(ko=" Adam으로 3000 + 3000 epochs 학습하세요.", en=" Train 3000 + 3000 epochs with Adam.")
+                   + note)
 
 
 @pytest.mark.check("q3_learn_kink", points=1)
 def test_q3_mean_gap_to_underlying(sub, release_dir, hidden_dir, feedback):
-    net, df, note = _q3(sub, release_dir)
+    net, df, note, _ = _q3(sub, release_dir)
     grid = R.read(hidden_dir, "dnnex0_hidden.csv")
     R.draw_fit(feedback, msg(ko="q3: 나의 1-2-1 net과 underlying", en="q3: your 1-2-1 net vs underlying"), net, grid, df)
     mean, _ = R.gaps(net, grid)
@@ -58,14 +64,14 @@ def test_q3_mean_gap_to_underlying(sub, release_dir, hidden_dir, feedback):
 
 @pytest.mark.check("q3_learn_kink", points=1)
 def test_q3_max_gap_to_underlying(sub, release_dir, hidden_dir):
-    net, df, note = _q3(sub, release_dir)
+    net, df, note, _ = _q3(sub, release_dir)
     _, worst = R.gaps(net, R.read(hidden_dir, "dnnex0_hidden.csv"))
     expect_at_most(R.MAX_GAP, worst, Q3_MAX_GAP_MAX, note)
 
 
 @pytest.mark.check("q3_learn_kink", points=2)
 def test_q3_bce_on_fresh_draw(sub, release_dir, hidden_dir):
-    net, df, note = _q3(sub, release_dir)
+    net, df, note, _ = _q3(sub, release_dir)
     value = R.bce_on(net, R.read(hidden_dir, "dnnex0_hidden.csv"))
     expect_at_most(msg(ko="새로 뽑은 dnnex0 (새 y, 같은 underlying)에서 net의 BCE",
                        en="The BCE of net on a fresh draw of dnnex0 (new y, same underlying)"),

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import pytest
 
-from assignkit.checks import expect_architecture, expect_at_most, msg
+from assignkit.checks import expect_architecture, expect_at_most, expect_trained_as, msg
 
 import hw2_reference as R  # beside this file: the grader puts this folder on sys.path
 
@@ -32,25 +32,28 @@ Q4_SEED_HINT = msg(ko="문제대로 torch.manual_seed(43052)부터 학습하거�
 def _q4(sub, release_dir):
     net = expect_architecture(sub, "net", Q4_NET)
     df = R.read(release_dir, "dnnex1.csv")
-    return net, df, R.dead_note(net, R.column(df, "x"), Q4_SEED_HINT)
+    x = R.column(df, "x")
+    cause = R.cause(sub, "net", net, x, 43052, Q4_SEED_HINT)
+    return net, df, cause or R.dead_note(net, x, Q4_SEED_HINT), cause
 
 
 @pytest.mark.check("q4_example1", points=1)
-def test_q4_architecture(sub):
+def test_q4_net_as_prescribed(sub):
     expect_architecture(sub, "net", Q4_NET)
+    expect_trained_as(sub, "net", loss="BCELoss", optimizer="Adam", epochs=6000, lr=R.ADAM_LR)
 
 
 @pytest.mark.check("q4_example1", points=1)
 def test_q4_bce_on_data(sub, release_dir):
-    net, df, note = _q4(sub, release_dir)
+    net, df, note, cause = _q4(sub, release_dir)
     value = R.bce_on(net, df)
     expect_at_most(msg(ko="dnnex1에서 net의 BCE", en="The BCE of net on dnnex1"), value, Q4_BCE_DATA_MAX,
-                   msg(ko=" Adam으로 6000 epochs 학습하세요.", en=" Train 6000 epochs with Adam.") + note)
+                   cause or msg(ko=" Adam으로 6000 epochs 학습하세요.", en=" Train 6000 epochs with Adam.") + note)
 
 
 @pytest.mark.check("q4_example1", points=1)
 def test_q4_mean_gap_to_underlying(sub, release_dir, hidden_dir, feedback):
-    net, df, note = _q4(sub, release_dir)
+    net, df, note, _ = _q4(sub, release_dir)
     grid = R.read(hidden_dir, "dnnex1_hidden.csv")
     R.draw_fit(feedback, msg(ko="q4: 나의 1-16-1 net과 underlying", en="q4: your 1-16-1 net vs underlying"), net, grid, df)
     mean, _ = R.gaps(net, grid, Q4_JUMPS, Q4_JUMP_WINDOW)
@@ -59,7 +62,7 @@ def test_q4_mean_gap_to_underlying(sub, release_dir, hidden_dir, feedback):
 
 @pytest.mark.check("q4_example1", points=1)
 def test_q4_max_gap_away_from_the_jumps(sub, release_dir, hidden_dir):
-    net, df, note = _q4(sub, release_dir)
+    net, df, note, _ = _q4(sub, release_dir)
     _, worst = R.gaps(net, R.read(hidden_dir, "dnnex1_hidden.csv"), Q4_JUMPS, Q4_JUMP_WINDOW)
     expect_at_most(msg(ko=f"x = -0.2와 0.6의 점프에서 떨어진 곳(|x - jump| >= {Q4_JUMP_WINDOW})에서 가장 큰 "
                           "|net(x) - underlying|",
@@ -70,7 +73,7 @@ def test_q4_max_gap_away_from_the_jumps(sub, release_dir, hidden_dir):
 
 @pytest.mark.check("q4_example1", points=1)
 def test_q4_bce_on_fresh_draw(sub, release_dir, hidden_dir):
-    net, df, note = _q4(sub, release_dir)
+    net, df, note, _ = _q4(sub, release_dir)
     value = R.bce_on(net, R.read(hidden_dir, "dnnex1_hidden.csv"))
     expect_at_most(msg(ko="새로 뽑은 dnnex1 (새 y, 같은 underlying)에서 net의 BCE",
                        en="The BCE of net on a fresh draw of dnnex1 (new y, same underlying)"),

@@ -12,7 +12,7 @@ import pandas as pd
 import pytest
 import torch
 
-from assignkit.checks import Msg, expect_architecture, expect_at_most, expect_choice, msg
+from assignkit.checks import Msg, expect_architecture, expect_at_most, expect_choice, expect_trained_as, msg
 
 import hw2_reference as R  # beside this file: the grader puts this folder on sys.path
 
@@ -26,7 +26,10 @@ Q5_NET = "Sequential(Linear(1, 32), ReLU(), Linear(32, 1))"
 Q5_STUCK_MSE = 1.5  # above this (vs underlying) the fit is not stuck near the curve: it never got there
 
 
-def q5_hint(net: torch.nn.Module, grid: pd.DataFrame) -> Msg:
+def q5_hint(sub, net: torch.nn.Module, grid: pd.DataFrame) -> Msg:
+    cause = R.cause(sub, "net", net, R.column(grid, "x"), 5, msg(ko="", en=""))
+    if cause:
+        return cause
     if R.mse_on(net, grid, target="underlying") <= Q5_STUCK_MSE:
         return msg(ko=" 나쁜 국소 최소점(local minimum)에 갇힌 적합의 모습입니다 ((a)의 seed-43052 run): 강의처럼 "
                       "torch.manual_seed(5) 등 다른 시작점에서 net을 다시 학습하세요.",
@@ -40,16 +43,18 @@ def q5_hint(net: torch.nn.Module, grid: pd.DataFrame) -> Msg:
 
 
 @pytest.mark.check("q5_example2", points=1)
-def test_q5_first_net_architecture(sub, release_dir, feedback):
+def test_q5_first_net_as_prescribed(sub, release_dir, feedback):
     first = expect_architecture(sub, "net_first", Q5_NET)
     df = R.read(release_dir, "dnnex2.csv")
     R.draw_fit(feedback, msg(ko="q5 (a): 나의 첫 적합(net_first)과 underlying",
                                                 en="q5 (a): your first fit (net_first) vs underlying"), first, df, df, "your net_first(x)")
+    expect_trained_as(sub, "net_first", loss="MSELoss", optimizer="Adam", epochs=6000, lr=R.ADAM_LR)
 
 
 @pytest.mark.check("q5_example2", points=1)
-def test_q5_architecture(sub):
+def test_q5_net_as_prescribed(sub):
     expect_architecture(sub, "net", Q5_NET)
+    expect_trained_as(sub, "net", loss="MSELoss", optimizer="Adam", epochs=6000, lr=R.ADAM_LR)
 
 
 @pytest.mark.check("q5_example2", points=2)
@@ -60,7 +65,7 @@ def test_q5_follows_underlying(sub, release_dir, hidden_dir, feedback):
     R.draw_fit(feedback, msg(ko="q5 (b): 나의 두 번째 적합(net)과 underlying", en="q5 (b): your second fit (net) vs underlying"), net, grid, df)
     value = R.mse_on(net, grid, target="underlying")
     expect_at_most(msg(ko="x 전체에서 (net(x) - underlying)²의 평균", en="The mean of (net(x) - underlying)² over x"),
-                   value, Q5_MSE_UNDERLYING_MAX, q5_hint(net, grid))
+                   value, Q5_MSE_UNDERLYING_MAX, q5_hint(sub, net, grid))
 
 
 @pytest.mark.check("q5_example2", points=1)
@@ -71,7 +76,7 @@ def test_q5_mse_on_fresh_draw(sub, hidden_dir):
     what = msg(ko="새로 뽑은 dnnex2 (새 noise, 같은 underlying)에서 net의 MSE",
                en="The MSE of net on a fresh draw of dnnex2 (new noise, same underlying)")
     expect_at_most(what, value, Q5_MSE_HIDDEN_MAX,
-                   q5_hint(net, draw))
+                   q5_hint(sub, net, draw))
 
 
 @pytest.mark.check("q5_example2", points=2)

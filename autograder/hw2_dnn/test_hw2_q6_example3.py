@@ -11,7 +11,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from assignkit.checks import expect_architecture, expect_at_least, expect_at_most, msg
+from assignkit.checks import expect_architecture, expect_at_least, expect_at_most, expect_trained_as, msg
 
 import hw2_reference as R  # beside this file: the grader puts this folder on sys.path
 
@@ -27,8 +27,14 @@ Q6_HINT = msg(ko=" 두 입력 x1과 x2를 모두 쓰고 (X의 shape은 (2000, 2)
 
 
 @pytest.mark.check("q6_example3", points=1)
-def test_q6_architecture(sub):
+def test_q6_net_as_prescribed(sub):
     expect_architecture(sub, "net", Q6_NET)
+    expect_trained_as(sub, "net", loss="BCELoss", optimizer="Adam", epochs=3000, lr=R.ADAM_LR)
+
+
+def _q6_advice(sub, net, grid):
+    """The cause of a poor fit when it can be told, else what the question asks."""
+    return R.cause(sub, "net", net, R.inputs(grid), 43052, msg(ko="", en="")) or Q6_HINT
 
 
 @pytest.mark.check("q6_example3", points=2)
@@ -38,7 +44,7 @@ def test_q6_accuracy_on_fresh_draw(sub, hidden_dir):
     what = msg(ko="새로 뽑은 dnnex3에서 net의 정확도(accuracy, yhat > 0.5)",
                en="The accuracy (yhat > 0.5) of net on a fresh draw of dnnex3")
     expect_at_least(what, value, Q6_ACCURACY_HIDDEN_MIN,
-                    Q6_HINT)
+                    _q6_advice(sub, net, R.read(hidden_dir, "dnnex3_hidden.csv")))
 
 
 @pytest.mark.check("q6_example3", points=1)
@@ -46,7 +52,7 @@ def test_q6_bce_on_fresh_draw(sub, hidden_dir):
     net = expect_architecture(sub, "net", Q6_NET)
     value = R.bce_on(net, R.read(hidden_dir, "dnnex3_hidden.csv"))
     expect_at_most(msg(ko="새로 뽑은 dnnex3에서 net의 BCE", en="The BCE of net on a fresh draw of dnnex3"),
-                   value, Q6_BCE_HIDDEN_MAX, Q6_HINT)
+                   value, Q6_BCE_HIDDEN_MAX, _q6_advice(sub, net, R.read(hidden_dir, "dnnex3_hidden.csv")))
 
 
 @pytest.mark.check("q6_example3", points=2)
@@ -61,4 +67,4 @@ def test_q6_probability_map(sub, hidden_dir, feedback):
     value = R.prob_gap(net, grid)
     expect_at_most(msg(ko="평면의 격자(grid)에서 |net(x1, x2) - 실제 확률|의 평균",
                        en="The mean of |net(x1, x2) - true probability| over a grid of the plane"),
-                   value, Q6_PROB_GAP_MAX, Q6_HINT)
+                   value, Q6_PROB_GAP_MAX, _q6_advice(sub, net, grid))

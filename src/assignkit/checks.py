@@ -17,6 +17,7 @@ from typing import Any, Sequence
 import pytest
 import torch
 
+from assignkit.harvest import refusal
 from assignkit.i18n import gettext_for
 
 LAYERS = {"Linear": torch.nn.Linear, "ReLU": torch.nn.ReLU, "Sigmoid": torch.nn.Sigmoid,
@@ -57,6 +58,17 @@ def as_msg(text: "Msg | str") -> Msg:
     return text if isinstance(text, Msg) else Msg(text, text)
 
 
+def _not_harvested(name: str, entry: dict) -> Msg:
+    """Why the harvest refused artifact `name`, in both languages when the kernel said it with a message id."""
+    refused = refusal(entry)
+    if refused is None:
+        error = str(entry.get("error"))
+        text, names_it = as_msg(error), error.startswith(name + " ")
+    else:
+        text, names_it = Msg(ko=refused.text("ko"), en=refused.text("en")), refused.message.startswith("{name} ")
+    return text if names_it else msg(ko=f"{name}을(를) 채점할 수 없습니다: ", en=f"{name} could not be graded: ") + text
+
+
 class MissingArtifact(AssertionError):
     """An artifact a check needs is missing, could not be harvested, or is of the wrong kind."""
 
@@ -71,17 +83,106 @@ class Call:
     error: str | None
 
 
+# The loss a `backward()` started from, by the name of the autograd operation that made it. A loss written by
+# hand (a mean of squares, minus a mean of logs) ends in a generic operation and has no kind: it is not judged.
+LOSS_KINDS = {"MseLossBackward0": "MSELoss", "BinaryCrossEntropyBackward0": "BCELoss",
+              "BinaryCrossEntropyWithLogitsBackward0": "BCEWithLogitsLoss", "NllLossBackward0": "CrossEntropyLoss",
+              "L1LossBackward0": "L1Loss", "SmoothL1LossBackward0": "SmoothL1Loss", "HuberLossBackward0": "HuberLoss"}
+SIGMOID_GRAD = "SigmoidBackward0"
+
+
+@dataclass(frozen=True)
+class OptimizerRun:
+    """One optimizer the student's code stepped during a question (kernel_harvest.install_recorder)."""
+
+    cls: str
+    module: str
+    steps: int
+    zero_grads: int  # optimizer.zero_grad() calls
+    lr: float | None  # of its first parameter group, at its last step
+    trains: tuple[str, ...]  # the question's harvested networks whose parameters it holds
+
+
+@dataclass(frozen=True)
+class LossRun:
+    """A loss `backward()` was called on, `calls` times: the operation that made it and the ones below it."""
+
+    chain: tuple[str, ...]
+    calls: int
+
+    @property
+    def kind(self) -> str | None:
+        return LOSS_KINDS.get(self.chain[0]) if self.chain else None
+
+    @property
+    def activation_twice(self) -> bool:
+        """A sigmoid output fed to another sigmoid before BCELoss, or to BCEWithLogitsLoss (which applies one)."""
+        below = self.chain[1:]
+        if self.kind == "BCEWithLogitsLoss":
+            return below[:1] == (SIGMOID_GRAD,)
+        return self.kind == "BCELoss" and below[:2] == (SIGMOID_GRAD, SIGMOID_GRAD)
+
+
+@dataclass(frozen=True)
+class Training:
+    """How the networks of one question were trained, as the recorder in the student's process saw it. The
+    student's code could have changed it: it explains a failure or confirms a prescription; it never earns
+    points by itself (every fit is still recomputed from the weights)."""
+
+    optimizers: tuple[OptimizerRun, ...]
+    losses: tuple[LossRun, ...]
+    module_zero_grads: int  # net.zero_grad() calls
+
+    def optimizers_of(self, name: str) -> list[OptimizerRun]:
+        return [o for o in self.optimizers if name in o.trains]
+
+    def steps_of(self, name: str) -> int:
+        return sum(o.steps for o in self.optimizers_of(name))
+
+    def loss_calls(self) -> dict[str, int]:
+        """backward() calls per known loss kind."""
+        calls: dict[str, int] = {}
+        for loss in self.losses:
+            if loss.kind:
+                calls[loss.kind] = calls.get(loss.kind, 0) + loss.calls
+        return calls
+
+    @staticmethod
+    def parse(data: Any) -> "Training":
+        """From record.json; ValueError (or KeyError, TypeError) when it is not what the recorder writes."""
+        optimizers = tuple(OptimizerRun(str(o["cls"]), str(o["module"]), _count(o["steps"]), _count(o["zero_grads"]),
+                                        float(o["lr"]) if type(o["lr"]) in (int, float) else None,
+                                        tuple(str(n) for n in o["trains"])) for o in data["optimizers"])
+        losses = tuple(LossRun(tuple(str(c) for c in loss["chain"]), _count(loss["calls"])) for loss in data["losses"])
+        return Training(optimizers, losses, _count(data["module_zero_grads"]))
+
+
+def _count(value: Any) -> int:
+    if type(value) is not int or value < 0:
+        raise ValueError(f"not a count: {value!r}")
+    return value
+
+
+UNANSWERED = msg(ko="미응답: 이 문제의 답 칸(answer cell)이 배포본 그대로이거나 비어 있어 채점하지 않았습니다. 앞 문제에서 "
+                    "같은 이름으로 만든 것은 이 문제의 답으로 보지 않습니다.",
+                 en="not answered: this question's answer cells are as released (or empty), so it was not graded; "
+                    "what an earlier question defined under the same names does not count as its answer.")
+
+
 class HarvestedQuestion:
     """What one question of one submission left behind, with typed accessors for the checks."""
 
-    def __init__(self, folder: Path, question: str, not_run_reason: str):
+    def __init__(self, folder: Path, question: str, not_run_reason: str, unanswered: bool = False):
         self.folder = folder
         self.question = question
         self.not_run_reason = not_run_reason
+        self.unanswered = unanswered
         manifest = folder / "manifest.json"
         self.manifest = json.loads(manifest.read_text()) if manifest.is_file() else None
 
     def _entry(self, name: str) -> dict:
+        if self.unanswered:
+            raise MissingArtifact(UNANSWERED)
         if self.manifest is None:
             raise MissingArtifact(as_msg(self.not_run_reason) if self.not_run_reason else msg(
                 ko=f"문제 {self.question}에서 채점할 것이 남지 않았습니다", en=f"question {self.question} left nothing to grade"))
@@ -90,9 +191,7 @@ class HarvestedQuestion:
             raise MissingArtifact(msg(ko=f"문제 {self.question}에서 {name}을(를) 수집하지 못했습니다",
                                       en=f"{name} was not collected for question {self.question}"))
         if not entry.get("ok"):
-            error = str(entry.get("error"))
-            raise MissingArtifact(as_msg(error) if error.startswith(name + " ") else msg(
-                ko=f"{name}을(를) 채점할 수 없습니다: {error}", en=f"{name} could not be graded: {error}"))
+            raise MissingArtifact(_not_harvested(name, entry))
         return entry
 
     def _payload(self, name: str, kind: str) -> dict:
@@ -160,6 +259,17 @@ class HarvestedQuestion:
                                       en=f"the weights of {name} do not fit its layers: {str(error)[:300]}")) from None
         return net.eval()
 
+    def training(self) -> Training | None:
+        """How this question's networks were trained (questions.toml `record = true`); None when the record is
+        missing or garbled (the student's code can reach the recorder), which `expect_trained_as` charges as a
+        prescription it cannot confirm."""
+        if self.unanswered:
+            raise MissingArtifact(UNANSWERED)
+        try:
+            return Training.parse(json.loads((self.folder / "record.json").read_text()))
+        except (OSError, ValueError, KeyError, TypeError, AttributeError, RecursionError):
+            return None
+
     def describe(self, name: str) -> str:
         entry = self._entry(name)
         if entry["kind"] == "module":
@@ -220,6 +330,98 @@ def expect_architecture(sub: HarvestedQuestion, name: str, expected: str, hint: 
         en=f"{name} should be torch.nn.{expected}; it is torch.nn.{built}. Build it exactly as the question says "
            "(layers, sizes, output activation).") + hint
     return net
+
+
+def expect_trained_as(sub: HarvestedQuestion, name: str, *, loss: str, optimizer: str, epochs: int,
+                      lr: float | None = None) -> None:
+    """The network `name` was trained as the question prescribes, by what the student's process ran: exactly
+    `epochs` steps of torch.optim.`optimizer` (at learning rate `lr`, when given) holding its parameters, and
+    backward() on torch.nn.`loss` at least that often. A loss written by hand has no kind and is not judged.
+    A missing or garbled record fails: a prescription the grader cannot see is not confirmed."""
+    training = sub.training()
+    assert training is not None, msg(
+        ko=f"채점기가 {name}을(를) 어떻게 학습했는지 기록하지 못했습니다 (torch의 optimizer나 backward를 바꾸었나요?). "
+           "문제에 적힌 대로 학습했는지 확인할 수 없습니다.",
+        en=f"the grader's record of how {name} was trained is missing (were torch's optimizers or backward "
+           "changed?), so the training the question prescribes cannot be confirmed.")
+    cause = _untrained_cause(training, name)  # not zero_grad: gradients zeroed by hand are not seen
+    assert cause is None, cause
+    runs = training.optimizers_of(name)
+    others = sorted({o.cls for o in runs if o.cls != optimizer or not o.module.startswith("torch.optim")})
+    assert not others, msg(
+        ko=f"{name}을(를) {', '.join(others)}(으)로 학습했습니다. 문제는 torch.optim.{optimizer}을(를) 씁니다.",
+        en=f"{name} was trained with {', '.join(others)}; the question prescribes torch.optim.{optimizer}.")
+    if lr is not None:
+        rates = sorted({o.lr for o in runs if o.lr is None or not math.isclose(o.lr, lr, rel_tol=1e-9)},
+                       key=lambda rate: -1 if rate is None else rate)
+        assert not rates, msg(
+            ko=f"{name}의 {optimizer} learning rate가 {rates[0]}입니다. 문제는 lr={lr:g}입니다.",
+            en=f"the {optimizer} learning rate of {name} is {rates[0]}; the question prescribes lr={lr:g}.")
+    steps = training.steps_of(name)
+    assert steps == epochs, msg(
+        ko=f"{name}을(를) {steps} epochs (optimizer.step() {steps}번) 학습했습니다. 문제는 {epochs} epochs입니다.",
+        en=f"{name} was trained for {steps} epochs (optimizer.step() {steps} times); the question prescribes "
+           f"{epochs} epochs.")
+    calls = training.loss_calls()
+    if calls and calls.get(loss, 0) < epochs:
+        used = ", ".join(f"{kind} ({count}번)" for kind, count in sorted(calls.items()))
+        used_en = ", ".join(f"{kind} ({count} times)" for kind, count in sorted(calls.items()))
+        raise AssertionError(msg(
+            ko=f"이 문제에서 backward()를 호출한 loss는 {used}입니다. 문제는 torch.nn.{loss}()로 {epochs} epochs "
+               "학습합니다: 적합(fit)이 좋아 보여도 다른 손실함수(loss function)는 다른 문제를 풉니다.",
+            en=f"the losses backward() was called on in this question are {used_en}; the question prescribes "
+               f"{epochs} epochs of torch.nn.{loss}(): even when the fit looks good, another loss function solves "
+               "another problem."))
+
+
+def training_cause(training: Training | None, name: str) -> Msg | None:
+    """Why the network `name` did not learn, when the record shows it: no optimizer holds its parameters, no
+    optimizer stepped, the output activation applied twice, or no zero_grad() call seen. None otherwise."""
+    if training is None:
+        return None
+    cause = _untrained_cause(training, name)
+    runs = training.optimizers_of(name)
+    if cause is None and sum(o.steps for o in runs) > 1 and not any(o.zero_grads for o in runs) \
+            and not training.module_zero_grads:
+        return msg(ko=f"원인: {name}을(를) 학습하는 동안 zero_grad()가 한 번도 호출되지 않았습니다: 기울기(gradient)가 "
+                      "epoch마다 쌓입니다. step4에서 optimizer.step() 뒤에 optimizer.zero_grad()를 호출하세요.",
+                   en=f"Cause: zero_grad() was never called while {name} was trained, so the gradients add up over "
+                      "the epochs: call optimizer.zero_grad() after optimizer.step() in step4.")
+    return cause
+
+
+def _untrained_cause(training: Training, name: str) -> Msg | None:
+    """The output activation applied twice, no optimizer on the parameters of `name`, or no step at all."""
+    twice = [loss for loss in training.losses if loss.activation_twice]
+    if twice:
+        logits = twice[0].kind == "BCEWithLogitsLoss"
+        return msg(
+            ko="원인: 출력 활성화 함수(output activation)를 두 번 적용했습니다. " + (
+               "net의 마지막 Sigmoid 출력에 BCEWithLogitsLoss를 썼는데, BCEWithLogitsLoss는 sigmoid를 한 번 더 "
+               "적용합니다: Sigmoid가 있는 net에는 BCELoss를 쓰세요." if logits else
+               "net 안의 Sigmoid 뒤에 sigmoid를 한 번 더 적용한 값으로 loss를 계산했습니다 (sigmoid(sigmoid(u))는 "
+               "0.5에서 0.73 사이뿐입니다): yhat = net(x)를 그대로 loss에 넣으세요."),
+            en="Cause: the output activation is applied twice. " + (
+               "BCEWithLogitsLoss was used on the output of net's last Sigmoid, and BCEWithLogitsLoss applies a "
+               "sigmoid itself: use BCELoss with a net that ends in Sigmoid." if logits else
+               "the loss was computed on a sigmoid applied again after net's own Sigmoid (sigmoid(sigmoid(u)) "
+               "lies between 0.5 and 0.73 only): pass yhat = net(x) to the loss as it is."))
+    runs = training.optimizers_of(name)
+    stepped = [o for o in training.optimizers if o.steps]
+    if not runs and stepped:
+        return msg(ko=f"원인: {name}의 가중치(weights)는 학습되지 않았습니다. 이 문제에서 optimizer.step()이 "
+                      f"{sum(o.steps for o in stepped)}번 호출되었지만, 그 optimizer는 {name}의 parameters를 갖고 있지 "
+                      f"않습니다: optimizer를 {name}.parameters()로 만드세요 (다른 net으로 만들었거나 optimizer를 만든 "
+                      f"뒤에 {name}을(를) 새로 만들었습니다).",
+                   en=f"Cause: the weights of {name} never changed. optimizer.step() ran {sum(o.steps for o in stepped)} "
+                      f"times in this question, but that optimizer does not hold {name}'s parameters: make it with "
+                      f"{name}.parameters() (it was made with another net's, or {name} was made anew after it).")
+    if not runs:
+        return msg(ko=f"원인: 이 문제에서 optimizer.step()이 한 번도 호출되지 않아 {name}의 가중치(weights)가 바뀌지 "
+                      "않았습니다: step4에 optimizer.step()을 넣으세요.",
+                   en=f"Cause: optimizer.step() never ran in this question, so the weights of {name} never changed: "
+                      "put optimizer.step() in step4.")
+    return None
 
 
 def expect_at_most(what: Msg, value: float, limit: float, hint: Msg | str = "") -> None:
@@ -302,6 +504,7 @@ class CheckPlugin:
     release_dir: Path
     not_run: dict[str, str]
     lang: str  # of the messages written into the results
+    unanswered: frozenset[str] = frozenset()  # questions whose answer cells were left as released
     results: list[CheckResult] = field(default_factory=list)
     figures: list[dict] = field(default_factory=list)
     unmarked: list[str] = field(default_factory=list)
@@ -315,7 +518,8 @@ class CheckPlugin:
     @pytest.fixture
     def sub(self, request: pytest.FixtureRequest) -> HarvestedQuestion:
         question = _question_of(request.node)
-        return HarvestedQuestion(self.artifacts_dir / question, question, self.not_run.get(question, ""))
+        return HarvestedQuestion(self.artifacts_dir / question, question, self.not_run.get(question, ""),
+                                 question in self.unanswered)
 
     @pytest.fixture(name="hidden_dir")
     def hidden_dir_fixture(self) -> Path:
@@ -412,9 +616,11 @@ def homework_imports(autograder_folder: Path):
 
 
 def run_checks(autograder_folder: Path, release_folder: Path, artifacts_dir: Path,
-               not_run: dict[str, str], lang: str = "en") -> tuple[list[CheckResult], list[dict]]:
-    """Run every hidden check of a homework on one submission's artifacts; messages in `lang`."""
-    plugin = CheckPlugin(artifacts_dir, autograder_folder, release_folder, not_run, lang)
+               not_run: dict[str, str], lang: str = "en",
+               unanswered: frozenset[str] = frozenset()) -> tuple[list[CheckResult], list[dict]]:
+    """Run every hidden check of a homework on one submission's artifacts; messages in `lang`. Every check of a
+    question in `unanswered` fails as not answered (reported once)."""
+    plugin = CheckPlugin(artifacts_dir, autograder_folder, release_folder, not_run, lang, frozenset(unanswered))
     args = [str(autograder_folder), "-q", "-p", "no:cacheprovider", "--assert=plain", "-c", os.devnull, "--import-mode=importlib",
             "--rootdir", str(autograder_folder.parent), "-W", "ignore"]
     with contextlib.redirect_stdout(io.StringIO()) as output, _no_assertion_rewriting(), homework_imports(autograder_folder):

@@ -15,15 +15,15 @@ import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, Mapping, Protocol
+from typing import Callable, Protocol
 
 import nbformat
 from jupyter_client.manager import AsyncKernelManager
 from nbclient import NotebookClient
 from nbclient.exceptions import CellTimeoutError, DeadKernelError
 
-from assignkit.harvest import Question, harvest_source, take_out
-from assignkit.i18n import N_, gettext_for
+from assignkit.harvest import Question, harvest_source, recorder_source, take_out
+from assignkit.i18n import N_, Message
 from assignkit.sandbox import USERNS, Sandbox, Slot, adopt_orphans
 
 MEMORY_ERRORS = ("MemoryError", "OutOfMemoryError")
@@ -47,22 +47,7 @@ class Isolation:
     slot: Slot
 
 
-@dataclass(frozen=True)
-class Reason:
-    """Why a run stopped, in no language yet: a message id marked with `N_` and its parameters, of which one may
-    itself be a Reason (where it stopped). `text(lang)` is what the TA and the student read; str() the English.
-    Every executor states its reasons with the constructors below, so they read the same whichever ran."""
-
-    message: str
-    params: Mapping[str, object] = field(default_factory=dict)
-
-    def text(self, lang: str) -> str:
-        params = {name: value.text(lang) if isinstance(value, Reason) else value
-                  for name, value in self.params.items()}
-        return gettext_for(lang)(self.message).format(**params)
-
-    def __str__(self) -> str:
-        return self.text("en")
+Reason = Message  # why a run stopped; every executor states it with the constructors below
 
 
 def in_cell(position: int, grade_id: str | None) -> Reason:
@@ -75,6 +60,11 @@ def in_cell(position: int, grade_id: str | None) -> Reason:
 def in_harvest(question: str) -> Reason:
     """Where a run stopped: the grader's own cell collecting the answers of `question`."""
     return Reason(N_("collecting the answers of {question}"), {"question": question})
+
+
+def in_recorder() -> Reason:
+    """Where a run stopped: the grader's own cell, before the student's first, that records how nets are trained."""
+    return Reason(N_("the grader's recorder, before the first cell"), {})
 
 
 def cell_timed_out(where: Reason, seconds: float) -> Reason:
@@ -266,8 +256,9 @@ class KernelExecutor:
 
 
 def _where(cell: nbformat.NotebookNode) -> Reason:
-    if cell.metadata.get("assignkit_harvest"):
-        return in_harvest(cell.metadata["assignkit_harvest"])
+    if "assignkit_harvest" in cell.metadata:
+        question = cell.metadata["assignkit_harvest"]
+        return in_harvest(question) if question else in_recorder()
     return in_cell(cell.metadata["assignkit_position"], cell.metadata.get("nbgrader", {}).get("grade_id"))
 
 
@@ -293,6 +284,9 @@ def _cells_with_harvests(job: Job) -> list[nbformat.NotebookNode]:
     for question in job.questions:
         after.setdefault(question.after, []).append(question)
     cells, placed = [], set()
+    recorder = recorder_source(job.questions)
+    if recorder:
+        cells.append(nbformat.v4.new_code_cell(recorder, metadata={"assignkit_harvest": ""}))
     for position, cell in enumerate(job.notebook.cells):
         cells.append(copy.deepcopy(cell))
         cells[-1].metadata["assignkit_position"] = position  # the cell's number in the student's notebook

@@ -494,7 +494,9 @@ class ForkExecutor:
         _prepare_workdir(job, self.isolation)
         cells = _cells_with_harvests(job)
         cells_file = job.workdir.parent / "cells.json"
-        cells_file.write_text(json.dumps([{"source": c.source, "harvest": "assignkit_harvest" in c.metadata}
+        # "harvest": the runner waits after this cell while the worker takes its artifacts out (not after the
+        # recorder, the other cell of the grader's own, whose question id is empty)
+        cells_file.write_text(json.dumps([{"source": c.source, "harvest": bool(c.metadata.get("assignkit_harvest"))}
                                           for c in cells if c.cell_type == "code"]))
         results_read, results_write = os.pipe()
         go_read, go_write = os.pipe()

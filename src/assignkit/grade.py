@@ -29,7 +29,7 @@ from assignkit.fileio import atomic_write_text
 from assignkit.i18n import N_, gettext_for
 from assignkit.harvest import Question as HomeworkQuestion, load_questions
 from assignkit.layout import Course
-from assignkit.preflight import MATCHED_BY_CONTENT_NOTE, NotGradable, prepare_submission
+from assignkit.preflight import MATCHED_BY_CONTENT_NOTE, NotGradable, prepare_submission, unanswered_questions
 from assignkit.results import Check, Figure, Question, ResultError, Status, SubmissionResult
 from assignkit.sandbox import (FIRST_UID as FIRST_SANDBOX_UID, NONE, Sandbox, choose_mode, describe,
                                open_sandbox)
@@ -117,8 +117,9 @@ def grade_one(homework: Homework, submission: Submission, settings: Settings) ->
                 execution = settings.executor(settings.limits, Isolation(settings.sandbox, slot)).run(job)
             finally:
                 settings.sandbox.clear(slot)  # nothing the submission started outlives it
+        unanswered = unanswered_questions(notebook, homework.release_notebook, homework.questions)
         checks, figures = run_checks(homework.autograder_folder, homework.release_folder, job.artifacts_dir,
-                                     _not_run(homework, execution), homework.lang)
+                                     _not_run(homework, execution), homework.lang, unanswered)
         result = _finish(homework, submission, Status(execution.status), _reason(homework, execution), started,
                          execution.harvested, tuple(_check_of(c) for c in checks),
                          tuple(Figure(**f) for f in figures), notes)
@@ -128,10 +129,16 @@ def grade_one(homework: Homework, submission: Submission, settings: Settings) ->
 
 
 def _not_run(homework: Homework, execution: Execution) -> dict[str, str]:
+    """Why each question that was not harvested has nothing to check: the first was running when the run
+    stopped, the later ones never started."""
     _ = gettext_for(homework.lang)
-    reason = _("this question did not run to the end: {reason}").format(reason=_reason(homework, execution)) \
-        if execution.reason else _("this question did not run to the end")
-    return {q.id: reason for q in homework.questions if q.id not in execution.harvested}
+    reason = _reason(homework, execution)
+    running = _("this question did not run to the end: {reason}").format(reason=reason) if reason \
+        else _("this question did not run to the end")
+    after = _("the run stopped before this question: {reason}").format(reason=reason) if reason \
+        else _("the run stopped before this question")
+    missing = [q.id for q in homework.questions if q.id not in execution.harvested]
+    return {qid: running if index == 0 else after for index, qid in enumerate(missing)}
 
 
 def _reason(homework: Homework, execution: Execution) -> str:
@@ -155,7 +162,8 @@ def _finish(homework: Homework, submission: Submission, status: Status, reason: 
         score=sum(q.score for q in questions), max_score=sum(q.max_score for q in questions),
         seconds=round(time.monotonic() - started, 1), fingerprint=submission_fingerprint(homework, submission),
         homework_fingerprint=homework.fingerprint, questions=questions, checks=checks, figures=figures,
-        sandbox="", name=submission.name, late=submission.late, notes=submission.notes + notes)
+        sandbox="", name=submission.name, late=submission.late,
+        notes=tuple(note.text(homework.lang) for note in submission.notes) + notes)
 
 
 # --- the batch, in the main process --------------------------------------------------------------------------

@@ -6,9 +6,12 @@ from __future__ import annotations
 import json
 import os
 import stat
+import string
 import tomllib
 from dataclasses import dataclass
 from pathlib import Path
+
+from assignkit.i18n import N_, Message
 
 KERNEL_SOURCE = (Path(__file__).parent / "kernel_harvest.py").read_text()
 KINDS = ("value", "module", "function")
@@ -35,6 +38,7 @@ class Question:
     folder: Path  # autograder/<hw>/, where the inputs of function artifacts are
     points: float | None = None  # what questions.toml states the question is worth (None: not stated)
     line: int = 0  # where its `id = ...` is in questions.toml, for messages
+    record: bool = False  # save how the question's networks were trained (kernel_harvest.install_recorder)
 
 
 def load_questions(autograder_folder: Path) -> list[Question]:
@@ -81,8 +85,11 @@ def toml_line(text: str, key: str, value: object, start: int = 0) -> int:
 def _question(entry: dict, folder: Path, line: int) -> Question:
     artifacts = tuple(Artifact(a["name"], a["kind"], a.get("inputs")) for a in entry["artifacts"])
     points = float(entry["points"]) if "points" in entry else None
+    record = entry.get("record", False)
+    if type(record) is not bool:
+        raise ValueError(f"record must be true or false, not {record!r}")
     return Question(entry["id"], entry.get("title", entry["id"]), entry.get("after", f"{entry['id']}_form"),
-                    artifacts, folder, points, line)
+                    artifacts, folder, points, line, record)
 
 
 def harvest_source(question: Question, out_dir: str) -> str:
@@ -90,7 +97,18 @@ def harvest_source(question: Question, out_dir: str) -> str:
     The hidden inputs of function artifacts travel inside the code: no file of them enters the sandbox."""
     plan = [{"name": a.name, "kind": a.kind, "calls": _calls(question, a)} for a in question.artifacts]
     return (f"(lambda ns: (exec({KERNEL_SOURCE!r}, ns), "
-            f"ns['harvest'](globals(), {plan!r}, {out_dir!r})))({{'__name__': 'assignkit_harvest'}});")
+            f"ns['harvest'](globals(), {plan!r}, {out_dir!r}, {question.record!r})))"
+            "({'__name__': 'assignkit_harvest'});")
+
+
+def recorder_source(questions: list[Question]) -> str | None:
+    """The cell run before the student's first one when a question records how its networks were trained
+    (questions.toml `record = true`); None when none does. Like a harvest cell, it adds no name to the
+    student's namespace."""
+    if not any(question.record for question in questions):
+        return None
+    return (f"(lambda ns: (exec({KERNEL_SOURCE!r}, ns), ns['install_recorder']()))"
+            "({'__name__': 'assignkit_harvest'});")
 
 
 def _calls(question: Question, artifact: Artifact) -> list | None:
@@ -156,7 +174,26 @@ def _mark_too_large(manifest_path: Path, refused: list[str]) -> None:
     for name in refused:
         artifact = name.removesuffix(".pt")
         if artifact in manifest:
-            manifest[artifact] = {"ok": False, "kind": manifest[artifact].get("kind"),
-                                  "error": f"{artifact} is too large to grade (the limit is "
-                                           f"{MAX_HARVEST_BYTES // 1_000_000} MB for a question)"}
+            too_large = Message(N_("{name} is too large to grade (the limit is {limit} MB for a question)"),
+                                {"name": artifact, "limit": MAX_HARVEST_BYTES // 1_000_000})
+            manifest[artifact] = {"ok": False, "kind": manifest[artifact].get("kind"), "error": str(too_large),
+                                  "message": too_large.message, "params": dict(too_large.params)}
     manifest_path.write_text(json.dumps(manifest))
+
+
+def refusal(entry: dict) -> Message | None:
+    """Why an artifact was not harvested (its manifest entry), in no language yet; None when the entry holds no
+    message id with its parameters (an error of the student's object: its English `error` is all there is).
+    The manifest is written in the student's process, so the id may only name plain parameters it gives."""
+    message, params = entry.get("message"), entry.get("params")
+    if not isinstance(message, str) or not isinstance(params, dict):
+        return None
+    try:
+        fields = [field for _, field, spec, conversion in string.Formatter().parse(message) if field is not None]
+    except ValueError:
+        return None
+    if any(not field.isidentifier() or field not in params for field in fields):
+        return None
+    if any(type(value) not in (str, int, float) for value in params.values()):
+        return None
+    return Message(message, params)

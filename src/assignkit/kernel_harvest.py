@@ -3,6 +3,9 @@
 The grader sends this file's text into the kernel, followed by one `harvest(...)` call. It must stay
 self-contained (torch, numpy, json and os only) and never import assignkit. Everything it writes is loaded
 back in the grader with `torch.load(weights_only=True)` or `json.load`; nothing is pickled.
+
+Why an artifact was refused is written as a message id (English, marked with `N_` for the kit's catalog) and
+its parameters, beside the English text, so that the grader shows it in the student's language.
 """
 
 import json
@@ -11,13 +14,27 @@ import os
 MAX_ELEMENTS = 5_000_000  # per artifact: far above any answer in the homework, far below a disk bomb
 MAX_DEPTH = 6
 LAYER_TYPES = ("Linear", "ReLU", "Sigmoid", "Tanh", "Identity")
+RECORDER = "__assignkit_recorder__"  # the sys.modules entry holding what the recorder saw since the last harvest
+RECORD_FILE = "record.json"
+CHAIN_DEPTH = 3  # grad_fn names kept below a loss: enough to see sigmoid(sigmoid(u)) or a logits loss on a sigmoid
+MAX_RECORDED = 50  # optimizers and distinct losses kept per question
+
+
+def N_(message):
+    """Marks a message id for the kit's catalog, as assignkit.i18n.N_ does (this file cannot import it)."""
+    return message
 
 
 class Refused(Exception):
-    pass
+    """An object the harvest will not save: `message` is the message id, `params` its parameters."""
+
+    def __init__(self, message, **params):
+        super().__init__(message.format(**params))
+        self.message = message
+        self.params = params
 
 
-def harvest(namespace, plan, out_dir):
+def harvest(namespace, plan, out_dir, record=False):
     import torch
 
     os.makedirs(out_dir, exist_ok=True)
@@ -26,14 +43,134 @@ def harvest(namespace, plan, out_dir):
         name, kind = item["name"], item["kind"]
         try:
             if name not in namespace:
-                raise Refused(f"{name} is not defined: its answer cell was not filled in, did not run, or raised an error")
+                raise Refused(N_("{name} is not defined: its answer cell was not filled in, did not run, or raised "
+                                 "an error"), name=name)
             payload, info = HARVESTERS[kind](namespace[name], item)
             torch.save(payload, os.path.join(out_dir, name + ".pt"))
             manifest[name] = {"ok": True, "kind": kind, **info}
         except Exception as error:  # anything a student's object does wrong is that artifact's problem only
-            manifest[name] = {"ok": False, "kind": kind, "error": _describe_error(error)}
+            manifest[name] = {"ok": False, "kind": kind, "error": _describe_error(error), **_message_of(error)}
     with open(os.path.join(out_dir, "manifest.json"), "w") as f:
         json.dump(manifest, f)
+    save_record(namespace, plan, out_dir, record)
+
+
+# ---------------------------------------------------------------- the recorder: how the student trained
+
+def install_recorder():
+    """Run once before the student's first cell: count, until each harvest, the optimizer steps (class, lr,
+    which parameters), the zero_grad calls and the losses `backward()` was called on (with the operations just
+    below them). It changes no result: the hooks only count. It lives in the student's process, so the grader
+    takes what it reports as evidence for messages, never as a reason to give points."""
+    import sys
+    import types
+
+    import torch
+    from torch.optim.optimizer import Optimizer, register_optimizer_step_post_hook
+
+    state = types.ModuleType(RECORDER)
+    state.optimizers, state.losses, state.module_zero_grads = {}, {}, 0
+    sys.modules[RECORDER] = state
+
+    def after_step(optimizer, args, kwargs):
+        entry = state.optimizers.get(id(optimizer))
+        if entry is None:
+            if len(state.optimizers) >= MAX_RECORDED:
+                return
+            entry = state.optimizers[id(optimizer)] = {
+                "cls": type(optimizer).__name__, "module": type(optimizer).__module__, "steps": 0, "zero_grads": 0,
+                "params": [id(p) for group in optimizer.param_groups for p in group["params"]]}
+        entry["steps"] += 1
+        entry["lr"] = _number_or_none(optimizer.param_groups[0].get("lr"))
+
+    def counted_zero_grad(original):
+        def zero_grad(self, *args, **kwargs):
+            entry = state.optimizers.get(id(self))
+            if entry is not None:
+                entry["zero_grads"] += 1
+            return original(self, *args, **kwargs)
+        return zero_grad
+
+    def counted_module_zero_grad(original):
+        def zero_grad(self, *args, **kwargs):
+            state.module_zero_grads += 1
+            return original(self, *args, **kwargs)
+        return zero_grad
+
+    def recorded_backward(original):
+        def backward(self, *args, **kwargs):
+            key = " < ".join(_grad_chain(getattr(self, "grad_fn", None)))
+            if key in state.losses or len(state.losses) < MAX_RECORDED:
+                state.losses[key] = state.losses.get(key, 0) + 1
+            return original(self, *args, **kwargs)
+        return backward
+
+    register_optimizer_step_post_hook(after_step)
+    Optimizer.zero_grad = counted_zero_grad(Optimizer.zero_grad)
+    torch.nn.Module.zero_grad = counted_module_zero_grad(torch.nn.Module.zero_grad)
+    torch.Tensor.backward = recorded_backward(torch.Tensor.backward)
+
+
+def _grad_chain(grad_fn):
+    """The names of the operation that made a loss and, following its first input, the ones below it."""
+    chain = []
+    while grad_fn is not None and len(chain) < CHAIN_DEPTH:
+        chain.append(type(grad_fn).__name__)
+        inputs = [f for f, _ in getattr(grad_fn, "next_functions", ()) if f is not None]
+        grad_fn = inputs[0] if inputs else None
+    return chain or ["none"]
+
+
+def _number_or_none(value):
+    try:
+        return float(value)
+    except (TypeError, ValueError):
+        return None
+
+
+def save_record(namespace, plan, out_dir, write):
+    """When `write`, what the recorder saw since the last harvest as record.json; then, in any case, start
+    counting afresh for the next question."""
+    import sys
+
+    state = sys.modules.get(RECORDER)
+    if state is None:
+        return
+    try:  # the student's code can reach this state: anything garbled means no record, never a failed harvest
+        if write:
+            _write_record(state, namespace, plan, out_dir)
+    except Exception:
+        pass
+    try:
+        state.optimizers, state.losses, state.module_zero_grads = {}, {}, 0
+    except Exception:
+        pass
+
+
+def _write_record(state, namespace, plan, out_dir):
+    """Every optimizer stepped, with the harvested networks whose parameters it holds, and every loss."""
+    import torch
+
+    parameters = {}
+    for item in plan:
+        obj = namespace.get(item["name"]) if item["kind"] == "module" else None
+        if isinstance(obj, torch.nn.Module):
+            parameters[item["name"]] = {id(p) for p in obj.parameters()}
+    optimizers = [{"cls": str(e["cls"]), "module": str(e["module"]), "steps": int(e["steps"]),
+                   "zero_grads": int(e["zero_grads"]), "lr": e.get("lr"),
+                   "trains": sorted(name for name, ids in parameters.items() if ids & set(e["params"]))}
+                  for e in state.optimizers.values()]
+    record = {"optimizers": optimizers, "module_zero_grads": int(state.module_zero_grads),
+              "losses": [{"chain": key.split(" < "), "calls": int(calls)} for key, calls in state.losses.items()]}
+    with open(os.path.join(out_dir, RECORD_FILE), "w") as f:
+        json.dump(record, f)
+
+
+def _message_of(error):
+    """The message id and parameters of a refusal, for the grader to translate; none for other errors."""
+    if isinstance(error, Refused):
+        return {"message": error.message, "params": error.params}
+    return {}
 
 
 def _describe_error(error):
@@ -51,7 +188,7 @@ def harvest_module(obj, item):
     import torch
 
     if not isinstance(obj, torch.nn.Module):
-        raise Refused(f"{item['name']} is a {type(obj).__name__}, not a torch.nn.Module")
+        raise Refused(N_("{name} is a {type}, not a torch.nn.Module"), name=item["name"], type=type(obj).__name__)
     layers = list(obj) if isinstance(obj, torch.nn.Sequential) else [obj]
     described = [describe_layer(layer) for layer in layers]
     state = {key: tensor.detach().cpu().clone().as_subclass(torch.Tensor) for key, tensor in obj.state_dict().items()}
@@ -71,7 +208,7 @@ def describe_layer(layer):
 
 def harvest_function(obj, item):
     if not callable(obj):
-        raise Refused(f"{item['name']} is a {type(obj).__name__}, not a function")
+        raise Refused(N_("{name} is a {type}, not a function"), name=item["name"], type=type(obj).__name__)
     results = []
     for arguments in item["calls"]:
         try:
@@ -100,7 +237,7 @@ def convert(obj, counter, depth):
 
     cls = type(obj)  # not isinstance: an object can claim any class through __class__
     if depth > MAX_DEPTH:
-        raise Refused("nested too deeply")
+        raise Refused(N_("nested more than {depth} levels deep"), depth=MAX_DEPTH)
     if obj is None or cls in (bool, int, float, str):
         _count(counter, len(obj) // 8 if cls is str else 1)
         return obj
@@ -114,13 +251,14 @@ def convert(obj, counter, depth):
         return [convert(x, counter, depth + 1) for x in obj]
     if type(obj) is dict and all(type(k) is str for k in obj):
         return {k: convert(v, counter, depth + 1) for k, v in obj.items()}
-    raise Refused(f"a {type(obj).__name__} cannot be graded; expected a tensor, number, string, or a list of them")
+    raise Refused(N_("a {type} cannot be graded; expected a tensor, number, string, or a list of them"),
+                  type=type(obj).__name__)
 
 
 def _count(counter, value):
     counter[0] += value if type(value) is int else value.numel()
     if counter[0] > MAX_ELEMENTS:
-        raise Refused(f"more than {MAX_ELEMENTS} numbers")
+        raise Refused(N_("more than {limit} numbers"), limit=MAX_ELEMENTS)
     return value
 
 

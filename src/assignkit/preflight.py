@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import copy
 import json
+import re
 from collections import defaultdict
 from dataclasses import dataclass
 
@@ -23,7 +24,8 @@ from nbformat.v4 import new_code_cell, new_markdown_cell, new_raw_cell
 from assignkit.cellmatch import grade_id as _grade_id
 from assignkit.cellmatch import is_answer as _is_answer
 from assignkit.cellmatch import match_by_content, nbgrader_flags as _nbgrader
-from assignkit.i18n import N_, gettext_for
+from assignkit.harvest import Question
+from assignkit.i18n import N_, Message
 from assignkit.submissions import Submission
 
 _NEW_CELL = {"code": new_code_cell, "markdown": new_markdown_cell, "raw": new_raw_cell}
@@ -44,7 +46,7 @@ class NotGradable(Exception):
         self.params = params
 
     def text(self, lang: str) -> str:
-        return gettext_for(lang)(self.message).format(**self.params)
+        return Message(self.message, self.params).text(lang)
 
 
 @dataclass(frozen=True)
@@ -95,7 +97,7 @@ def _readable_cell(number: int, cell: object) -> dict:
     if isinstance(source, list) and all(isinstance(line, str) for line in source):
         source = "".join(source)
     if not (isinstance(source, str) and isinstance(cell.get("cell_type"), str)):
-        raise NotGradable(f"not a notebook: cell {number} has no readable type and source")
+        raise NotGradable(N_("not a notebook: cell {number} has no readable type and source"), number=number)
     metadata = cell.get("metadata")
     return {"cell_type": cell["cell_type"], "source": source,
             "metadata": metadata if isinstance(metadata, dict) else {}}
@@ -135,6 +137,39 @@ def _require_notebook_shape(data: object) -> None:
         raise NotGradable(N_("not a notebook: the JSON has no nbformat version"))
     if major > 4:
         raise NotGradable(N_("not a notebook: nbformat {major} is not supported"), major=major)
+
+
+def unanswered_questions(notebook: NotebookNode, release_nb: NotebookNode, questions: list[Question]) -> frozenset[str]:
+    """The questions of a prepared notebook left unanswered: each of its answer cells (those between the previous
+    question's `after` cell and its own) is as released, empty, or only comments and `raise NotImplementedError`,
+    and no cell the student added there holds code. Whatever earlier questions defined under the same names is
+    then not taken as this question's answer."""
+    release_answers = {grade_id: cell.source for cell in release_nb.cells
+                       if _is_answer(cell) and (grade_id := _grade_id(cell))}
+    ends: dict[str, list[str]] = defaultdict(list)
+    for question in questions:
+        ends[question.after].append(question.id)
+    unanswered, blanks = set(), []  # for each answer cell, and each code cell the student added, since the last end
+    for cell in notebook.cells:
+        grade_id = _grade_id(cell)
+        if grade_id in release_answers:
+            blanks.append(_blank(cell.source) or cell.source.strip() == release_answers[grade_id].strip())
+        elif grade_id is None and cell.cell_type == "code" and not _blank(cell.source):
+            blanks.append(False)  # the student's own cell: an answer written below the answer cell counts
+        if grade_id in ends:
+            if blanks and all(blanks):
+                unanswered.update(ends[grade_id])
+            blanks = []
+    return frozenset(unanswered)
+
+
+_PLACEHOLDER = re.compile(r"raise\s+NotImplementedError(\(\s*\))?\s*;?")
+
+
+def _blank(source: str) -> bool:
+    """Only blank lines, comments and `raise NotImplementedError()`: the release's placeholder, or nothing."""
+    lines = (line.strip() for line in source.splitlines())
+    return all(not line or line.startswith("#") or _PLACEHOLDER.fullmatch(line) for line in lines)
 
 
 _INVALID_JSON_AT = N_("not a notebook: the file is not valid JSON (line {line}, column {column})")

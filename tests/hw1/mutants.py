@@ -54,6 +54,10 @@ MUTANTS: list[Mutant] = [
            "    optimizer.step()", "q3_recorder"),
     Mutant("q3_loop_wrong_lr", "q3_recorder_answer_a", "lr=0.05", "lr=0.1", "q3_recorder"),
     Mutant("q3_loop_100_epochs", "q3_recorder_answer_a", "range(1000)", "range(100)", "q3_recorder"),
+    Mutant("q3_loop_optimizer_on_another_net", "q3_recorder_answer_a",
+           "optimizer = torch.optim.SGD(net_a.parameters(), lr=0.05)",
+           "optimizer = torch.optim.SGD(torch.nn.Linear(1, 1).parameters(), lr=0.05)", "q3_recorder",
+           says="does not hold net_a's parameters"),
     Mutant("q3_record_run_with_bce", "q3_recorder_answer_b", "record(net_b, torch.nn.MSELoss(),",
            "record(net_b, torch.nn.BCELoss(),", "q3_recorder"),
     # q4: the four SGD runs
@@ -86,5 +90,8 @@ CASCADES: list[Mutant] = [
     Mutant("record_zero_grad_forgotten", "q3_recorder_answer_b",
            "        optimizer.step()\n        optimizer.zero_grad()\n", "        optimizer.step()\n",
            "q3_recorder", LATER),
-    Mutant("record_after_step4", "q3_recorder_answer_b", RECORD_STEPS, RECORD_AFTER_STEP4, "q3_recorder", LATER),
+    Mutant("record_after_step4", "q3_recorder_answer_b", RECORD_STEPS, RECORD_AFTER_STEP4, "q3_recorder", LATER,
+           says="after step4 changed them"),
+    Mutant("record_one_epoch_early", "q3_recorder_answer_b", "        if epoch % every == 0:\n",
+           "        if epoch % every == every - 1:\n", "q3_recorder", LATER, says="epochs 19, 39, 59"),
 ]

@@ -42,6 +42,27 @@ for epoc in range(3000):
     # step1
     yhat = net(X)"""
 
+Q4_NET_AND_OPTIMIZER = """torch.manual_seed(43052)
+net = torch.nn.Sequential(
+    torch.nn.Linear(in_features=1, out_features=16),
+    torch.nn.ReLU(),
+    torch.nn.Linear(in_features=16, out_features=1),
+    torch.nn.Sigmoid(),
+)
+loss_fn = torch.nn.BCELoss()
+optimizr = torch.optim.Adam(net.parameters())"""
+
+# The optimizer made before the new net, so it holds the parameters of the net of q3.
+Q4_OPTIMIZER_FIRST = """optimizr = torch.optim.Adam(net.parameters())
+torch.manual_seed(43052)
+net = torch.nn.Sequential(
+    torch.nn.Linear(in_features=1, out_features=16),
+    torch.nn.ReLU(),
+    torch.nn.Linear(in_features=16, out_features=1),
+    torch.nn.Sigmoid(),
+)
+loss_fn = torch.nn.BCELoss()"""
+
 MUTANTS: list[Mutant] = [
     # q1: the limit of logistic regression
     Mutant("q1_100_epochs", "q1_answer_a", "for epoc in range(6000):", "for epoc in range(100):", "q1_limit"),
@@ -76,6 +97,30 @@ MUTANTS: list[Mutant] = [
            Q6_ARCH_AND_STEP1.replace("in_features=2,", "in_features=1,").replace("net(X)", "net(X[:, [0]])"),
            "q6_example3"),
     Mutant("q6_100_epochs", "q6_answer", "for epoc in range(3000):", "for epoc in range(100):", "q6_example3"),
+    # wrong answers whose fit passes every fit check: only the record of how the net was trained catches them
+    Mutant("q3_mse_instead_of_bce", "q3_answer_a", "loss_fn = torch.nn.BCELoss()", "loss_fn = torch.nn.MSELoss()",
+           "q3_learn_kink", says="MSELoss"),
+    Mutant("q3_sgd_huge_lr", "q3_answer_a", "optimizr = torch.optim.Adam(net.parameters())",
+           "optimizr = torch.optim.SGD(net.parameters(), lr=1.0)", "q3_learn_kink", says="trained with SGD"),
+    Mutant("q4_mse_instead_of_bce", "q4_answer", "loss_fn = torch.nn.BCELoss()", "loss_fn = torch.nn.MSELoss()",
+           "q4_example1", says="MSELoss"),
+    Mutant("q6_2000_epochs", "q6_answer", "for epoc in range(3000):", "for epoc in range(2000):", "q6_example3",
+           says="trained for 2000 epochs"),
+    # wrong answers whose failure has a cause the checks name
+    Mutant("q3_weights_zeroed", "q3_answer_a", "loss_fn = torch.nn.BCELoss()",
+           "torch.nn.init.zeros_(net[0].weight)\ntorch.nn.init.zeros_(net[0].bias)\nloss_fn = torch.nn.BCELoss()",
+           "q3_learn_kink", says="are all zero"),
+    Mutant("q4_optimizer_on_the_last_net", "q4_answer", Q4_NET_AND_OPTIMIZER, Q4_OPTIMIZER_FIRST, "q4_example1",
+           says="does not hold net's parameters"),
+    Mutant("q4_sigmoid_twice", "q4_answer", "    yhat = net(x)", "    yhat = torch.sigmoid(net(x))", "q4_example1",
+           says="applied twice"),
+    Mutant("q6_step_forgotten", "q6_answer", "    optimizr.step()\n", "", "q6_example3",
+           says="optimizer.step() never ran"),
+    Mutant("q6_bce_with_logits_on_sigmoid", "q6_answer", "loss_fn = torch.nn.BCELoss()",
+           "loss_fn = torch.nn.BCEWithLogitsLoss()", "q6_example3", says="applied twice"),
+    Mutant("q4_left_blank", "q4_answer", Q4_NET_AND_OPTIMIZER + "\n" + Q4_LOOP,
+           "# 여기에 코드를 작성하세요 (YOUR CODE HERE)\nraise NotImplementedError()", "q4_example1",
+           says="not answered"),
 ]
 
 # Wrong answers that must also cost later questions (a function a later question calls, as hw1's record): none
