@@ -1,14 +1,17 @@
 """The check plugin on hand-made artifacts: accessors, rebuilt networks, messages, points."""
 
 import json
+import multiprocessing
 import sys
 import textwrap
+import time
 
 import pytest
 import torch
 
-from assignkit.checks import (ChecksError, HarvestedQuestion, MissingArtifact, architecture, expect_architecture,
-                              expect_at_least, expect_at_most, expect_choice, question_points, run_checks)
+from assignkit.checks import (ChecksError, HarvestedQuestion, MissingArtifact, ReferenceCache, architecture,
+                              expect_architecture, expect_at_least, expect_at_most, expect_choice, input_key,
+                              question_points, run_checks)
 from assignkit.kernel_harvest import harvest
 
 
@@ -249,3 +252,80 @@ def test_a_failure_repeated_by_later_checks_of_the_question_is_reported_once(tmp
     assert "torch.nn.Sequential(Linear(1, 2), Sigmoid())" in first.message
     assert dependent.message == "검사하지 않음: 위의 test_architecture이(가) 같은 이유로 실패했습니다"
     assert other.message == first.message  # another question says it in full
+
+
+# ---- the reference cache: the checks' own computations, once per distinct input in a run
+
+def test_input_key_tells_apart_inputs_differing_in_one_bit_dtype_shape_or_type():
+    x = torch.linspace(-1, 1, 7)
+    nudged = x.clone()
+    nudged[3] = torch.nextafter(nudged[3], torch.tensor(2.0))
+    keys = {input_key(inputs) for inputs in [
+        ("train", x, 0.05), ("train", nudged, 0.05), ("train", x.double(), 0.05), ("train", x.reshape(7, 1), 0.05),
+        ("train", x, 0.05 + 1e-17 * 2), ("train", x, 1), ("train", x, "0.05"), ("train", [x], 0.05), ("fit", x, 0.05)]}
+    assert len(keys) == 9
+    assert input_key(("train", x, 0.05)) == input_key(("train", x.clone(), 0.05))
+    assert input_key(("train", x[::2])) == input_key(("train", x[::2].contiguous()))  # a view is keyed by its values
+    with pytest.raises(TypeError, match="dict"):
+        input_key(("train", {"lr": 0.05}))
+
+
+def test_shared_cache_computes_once_and_every_reader_gets_the_same_bits(tmp_path):
+    calls = []
+
+    def compute():
+        calls.append(1)
+        return {"what": torch.randn(50, 2, dtype=torch.float64), "final": (0.1, -0.2)}
+
+    first = ReferenceCache(tmp_path / "cache").get(("run", 1.0), compute)
+    again = ReferenceCache(tmp_path / "cache").get(("run", 1.0), compute)  # another worker, another submission
+    other = ReferenceCache(tmp_path / "cache").get(("run", 2.0), compute)
+    assert len(calls) == 2
+    assert torch.equal(first["what"], again["what"]) and first["final"] == again["final"] == (0.1, -0.2)
+    assert not torch.equal(first["what"], other["what"])
+    assert len(list((tmp_path / "cache").glob("*.pt"))) == 2
+
+
+def test_cache_without_a_folder_keeps_values_for_its_own_lifetime(tmp_path):
+    calls = []
+    cache = ReferenceCache()
+    for _ in range(3):
+        cache.get(("run",), lambda: calls.append(1) or torch.ones(2))
+    ReferenceCache().get(("run",), lambda: calls.append(1) or torch.ones(2))
+    assert len(calls) == 2
+
+
+def _slow_count(folder, counter):
+    def compute():
+        with open(counter, "a") as f:
+            f.write("x")
+        time.sleep(1.0)  # long enough that the second worker asks while the first computes
+        return torch.arange(3)
+
+    return ReferenceCache(folder).get(("slow",), compute).tolist()
+
+
+def test_workers_asking_at_once_wait_for_one_computation(tmp_path):
+    counter = tmp_path / "computed"
+    with multiprocessing.get_context("spawn").Pool(2) as pool:
+        values = pool.starmap(_slow_count, [(tmp_path / "cache", counter)] * 2)
+    assert values == [[0, 1, 2]] * 2
+    assert counter.read_text() == "x"
+
+
+def test_checks_get_the_run_s_cache_as_a_fixture(tmp_path):
+    checks = tmp_path / "autograder"
+    _write_checks(checks, '''
+        import pytest
+        import torch
+
+        @pytest.mark.check("q1", points=1)
+        def test_uses_cache(sub, reference_cache):
+            value = reference_cache.get(("double", 21), lambda: torch.tensor(42))
+            assert sub.number("n") == value.item(), "n should be 42"
+    ''')
+    harvest({"n": 42}, [{"name": "n", "kind": "value"}], str(tmp_path / "artifacts" / "q1"))
+    cache = ReferenceCache(tmp_path / "cache")
+    (result,), _ = run_checks(checks, tmp_path, tmp_path / "artifacts", {}, reference_cache=cache)
+    assert result.passed
+    assert len(list((tmp_path / "cache").glob("*.pt"))) == 1

@@ -4,20 +4,20 @@ All of this runs in the grader, never in the student's process: the toy data as 
 lecture's runs re-run from their prescribed start, optimizer and data, and the conversion of harvested records
 (nested lists or tensors) into float64 tensors with messages a student can act on.
 
-Re-runs are cached per data file content, so a grader process that checks many submissions trains each
-reference run once.
+Re-runs go through the checks' `reference_cache` fixture, keyed by the exact data and recipe: a grading run
+trains each reference run once, whatever the number of submissions and workers.
 """
 
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import pandas as pd
 import torch
 
-from assignkit.checks import Msg, as_msg, msg
+from assignkit.checks import Msg, ReferenceCache, as_msg, msg
 
 SEED = 43052
 LR = 0.05
@@ -42,7 +42,6 @@ class Record:
 
 
 _TOYS: dict[str, tuple[torch.Tensor, torch.Tensor, torch.Tensor]] = {}
-_RERUNS: dict[tuple, Record] = {}
 
 
 def toy(release_dir: Path) -> tuple[str, torch.Tensor, torch.Tensor, torch.Tensor]:
@@ -87,13 +86,11 @@ def train(x: torch.Tensor, y: torch.Tensor, loss: str, optimizer: str, start: tu
                   torch.tensor(what, dtype=torch.float64), (net[0].bias.item(), net[0].weight.item()))
 
 
-def rerun(release_dir: Path, loss: str, optimizer: str, start: tuple[float, float]) -> Record:
-    """The grader's own run of the lecture's recipe on the released data (cached per data content)."""
-    key, x, y, _ = toy(release_dir)
-    cache_key = (key, loss, optimizer, start)
-    if cache_key not in _RERUNS:
-        _RERUNS[cache_key] = train(x, y, loss, optimizer, start)
-    return _RERUNS[cache_key]
+def rerun(cache: ReferenceCache, release_dir: Path, loss: str, optimizer: str, start: tuple[float, float]) -> Record:
+    """The grader's own run of the lecture's recipe on the released data, trained once per run (`cache`)."""
+    _, x, y, _ = toy(release_dir)
+    inputs = ("hw1_reference.train", x, y, loss, optimizer, start, LR, EPOCHS, EVERY)
+    return Record(**cache.get(inputs, lambda: asdict(train(x, y, loss, optimizer, start))))
 
 
 LINEAR_SIGMOID = "Sequential(Linear(1, 1), Sigmoid())"  # as assignkit.checks.architecture writes it
@@ -195,7 +192,7 @@ def trajectory_problem(what: torch.Tensor, expected: torch.Tensor, tolerance: fl
                   "and step1-4")
 
 
-def check_run(whats, losses, k: int, optimizer: str, runs_name: str, release_dir: Path,
+def check_run(whats, losses, k: int, optimizer: str, runs_name: str, release_dir: Path, cache: ReferenceCache,
               tol_what: float, tol_loss: float) -> None:
     """Run k (1-4) of Q4 (SGD) or Q5 (Adam): its what and losses, harvested as the lists `whats` and `losses` of
     the four runs, against the grader's re-run. Raises an AssertionError that says what is wrong."""
@@ -211,7 +208,7 @@ def check_run(whats, losses, k: int, optimizer: str, runs_name: str, release_dir
     what = rows(whats[k - 1], f"what of {label}", RECORDS, 2, "[bias, weight] = [w0hat, w1hat]")
     loss_values = rows(losses[k - 1], f"losses of {label}", RECORDS, 1, ONE_LOSS).reshape(-1)
     loss, start = RUNS[k - 1]
-    expected = rerun(release_dir, loss, optimizer, start)
+    expected = rerun(cache, release_dir, loss, optimizer, start)
     setup = f"run {k} ({loss}Loss, {optimizer} lr {LR}, start (w0hat, w1hat) = ({start[0]}, {start[1]}))"
     problem = trajectory_problem(what, expected.what, tol_what)
     assert problem is None, (

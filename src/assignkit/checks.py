@@ -4,6 +4,8 @@ artifacts harvested from one submission. The student's process is gone by then; 
 from __future__ import annotations
 
 import contextlib
+import fcntl
+import hashlib
 import io
 import json
 import math
@@ -12,11 +14,12 @@ import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import ModuleType
-from typing import Any, Sequence
+from typing import Any, Callable, Sequence
 
 import pytest
 import torch
 
+from assignkit.fileio import atomic_write_bytes
 from assignkit.i18n import gettext_for
 
 LAYERS = {"Linear": torch.nn.Linear, "ReLU": torch.nn.ReLU, "Sigmoid": torch.nn.Sigmoid,
@@ -239,6 +242,66 @@ def expect_at_least(what: Msg, value: float, limit: float, hint: Msg | str = "")
            "limit).") + hint
 
 
+class ReferenceCache:
+    """What the checks compute for themselves from fixed inputs (hw1's re-runs of the lecture's trainings), computed
+    once per distinct input and reused: the `reference_cache` fixture.
+
+    With a folder (the run's private scratch, hidden from the sandbox) the values are files shared by every worker
+    of the run: one worker computes a value while the others wait for it (a lock file per value), writes it
+    atomically, and every reader loads it with `torch.load(weights_only=True)`. Without one, values live as long as
+    this object. A value is keyed by a hash of the exact inputs (tensors' dtype, shape and bytes; numbers, strings
+    and tuples of them), so two inputs differing in one bit are two values; it must be what `torch.save` writes and
+    `weights_only` loads back bit for bit (tensors, numbers, strings, tuples, lists, dicts).
+    """
+
+    def __init__(self, folder: Path | None = None):
+        self.folder = folder
+        self._loaded: dict[str, Any] = {}
+
+    def get(self, inputs: tuple, compute: Callable[[], Any]) -> Any:
+        """The value computed from `inputs` (everything `compute` depends on, a name for the computation first)."""
+        key = input_key(inputs)
+        if key not in self._loaded:
+            self._loaded[key] = compute() if self.folder is None else self._shared(key, compute)
+        return self._loaded[key]
+
+    def _shared(self, key: str, compute: Callable[[], Any]) -> Any:
+        path = self.folder / f"{key}.pt"
+        self.folder.mkdir(parents=True, exist_ok=True)
+        with open(self.folder / f"{key}.lock", "w") as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX)  # released when the file closes, also if this worker dies
+            if not path.is_file():
+                buffer = io.BytesIO()
+                torch.save(compute(), buffer)
+                atomic_write_bytes(path, buffer.getvalue())
+        return torch.load(path, weights_only=True)
+
+
+def input_key(inputs: Any) -> str:
+    """A hash of `inputs`: tensors by dtype, shape and bytes; floats exactly; ints, bools, strings; tuples and lists
+    of them. Anything else is a TypeError (it could not be told apart reliably)."""
+    digest = hashlib.sha256()
+    _feed(digest, inputs)
+    return digest.hexdigest()
+
+
+def _feed(digest: Any, value: Any) -> None:
+    if isinstance(value, torch.Tensor):
+        tensor = value.detach().cpu().contiguous()
+        digest.update(f"tensor {tensor.dtype} {tuple(tensor.shape)}\0".encode())
+        digest.update(tensor.reshape(-1).view(torch.uint8).numpy().tobytes())
+    elif isinstance(value, (tuple, list)):
+        digest.update(f"{type(value).__name__} {len(value)}\0".encode())
+        for item in value:
+            _feed(digest, item)
+    elif type(value) is float:
+        digest.update(f"float {value.hex()}\0".encode())
+    elif type(value) in (int, bool, str):
+        digest.update(f"{type(value).__name__} {value!r}\0".encode())
+    else:
+        raise TypeError(f"a {type(value).__name__} cannot be part of a reference cache key")
+
+
 @dataclass
 class CheckResult:
     question: str
@@ -302,6 +365,7 @@ class CheckPlugin:
     release_dir: Path
     not_run: dict[str, str]
     lang: str  # of the messages written into the results
+    reference_cache: ReferenceCache = field(default_factory=ReferenceCache)
     results: list[CheckResult] = field(default_factory=list)
     figures: list[dict] = field(default_factory=list)
     unmarked: list[str] = field(default_factory=list)
@@ -324,6 +388,10 @@ class CheckPlugin:
     @pytest.fixture(name="release_dir")
     def release_dir_fixture(self) -> Path:
         return self.release_dir
+
+    @pytest.fixture(name="reference_cache")
+    def reference_cache_fixture(self) -> ReferenceCache:
+        return self.reference_cache
 
     @pytest.fixture
     def feedback(self, request: pytest.FixtureRequest) -> Feedback:
@@ -395,9 +463,8 @@ def homework_imports(autograder_folder: Path):
     """Let a homework's check files import the modules beside them by name (`import reference`).
 
     The folder goes first on sys.path while its checks run. Modules imported from it stay loaded between runs
-    in this process (their module-level state, such as cached reference runs, serves every submission a worker
-    grades), but they are taken out of sys.modules while another homework's checks run, so two homeworks may
-    each have a helper of the same name.
+    in this process (imported once per worker), but they are taken out of sys.modules while another homework's
+    checks run, so two homeworks may each have a helper of the same name.
     """
     folder = str(Path(autograder_folder).resolve())
     sys.modules.update(_IMPORTED.pop(folder, {}))
@@ -412,9 +479,12 @@ def homework_imports(autograder_folder: Path):
 
 
 def run_checks(autograder_folder: Path, release_folder: Path, artifacts_dir: Path,
-               not_run: dict[str, str], lang: str = "en") -> tuple[list[CheckResult], list[dict]]:
-    """Run every hidden check of a homework on one submission's artifacts; messages in `lang`."""
-    plugin = CheckPlugin(artifacts_dir, autograder_folder, release_folder, not_run, lang)
+               not_run: dict[str, str], lang: str = "en", reference_cache: ReferenceCache | None = None
+               ) -> tuple[list[CheckResult], list[dict]]:
+    """Run every hidden check of a homework on one submission's artifacts; messages in `lang`. `reference_cache`:
+    what the checks compute for themselves, shared with other submissions (by default kept for this call only)."""
+    plugin = CheckPlugin(artifacts_dir, autograder_folder, release_folder, not_run, lang,
+                         reference_cache or ReferenceCache())
     args = [str(autograder_folder), "-q", "-p", "no:cacheprovider", "--assert=plain", "-c", os.devnull, "--import-mode=importlib",
             "--rootdir", str(autograder_folder.parent), "-W", "ignore"]
     with contextlib.redirect_stdout(io.StringIO()) as output, _no_assertion_rewriting(), homework_imports(autograder_folder):
