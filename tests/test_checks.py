@@ -329,3 +329,29 @@ def test_checks_get_the_run_s_cache_as_a_fixture(tmp_path):
     (result,), _ = run_checks(checks, tmp_path, tmp_path / "artifacts", {}, reference_cache=cache)
     assert result.passed
     assert len(list((tmp_path / "cache").glob("*.pt"))) == 1
+
+
+def test_an_artifact_is_read_once_per_submission_and_each_check_gets_its_own_copy(tmp_path, monkeypatch):
+    checks = tmp_path / "autograder"
+    _write_checks(checks, '''
+        import pytest
+
+        @pytest.mark.check("q1", points=1)
+        def test_spoils_its_copy(sub):
+            records = sub.value("records")
+            records[0][0] = 99.0
+            sub.tensor("t").zero_()
+            assert records[0][0] == 99.0
+
+        @pytest.mark.check("q1", points=1)
+        def test_sees_the_original(sub):
+            assert sub.value("records")[0][0] == 0.5 and sub.tensor("t").sum().item() == 3.0, "changed"
+    ''')
+    harvest({"records": [[0.5, 1.5]] * 3, "t": torch.ones(3)}, [{"name": n, "kind": "value"} for n in ("records", "t")],
+            str(tmp_path / "artifacts" / "q1"))
+    loads = []
+    real_load = torch.load
+    monkeypatch.setattr(torch, "load", lambda *a, **k: loads.append(a[0]) or real_load(*a, **k))
+    results, _ = run_checks(checks, tmp_path, tmp_path / "artifacts", {})
+    assert all(r.passed for r in results), [r.message for r in results]
+    assert sorted(path.name for path in loads) == ["records.pt", "t.pt"]

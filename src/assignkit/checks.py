@@ -4,6 +4,7 @@ artifacts harvested from one submission. The student's process is gone by then; 
 from __future__ import annotations
 
 import contextlib
+import copy
 import fcntl
 import hashlib
 import io
@@ -77,10 +78,11 @@ class Call:
 class HarvestedQuestion:
     """What one question of one submission left behind, with typed accessors for the checks."""
 
-    def __init__(self, folder: Path, question: str, not_run_reason: str):
+    def __init__(self, folder: Path, question: str, not_run_reason: str, loaded: dict[Path, Any] | None = None):
         self.folder = folder
         self.question = question
         self.not_run_reason = not_run_reason
+        self._loaded = {} if loaded is None else loaded  # shared by the checks of one submission: each file read once
         manifest = folder / "manifest.json"
         self.manifest = json.loads(manifest.read_text()) if manifest.is_file() else None
 
@@ -103,8 +105,11 @@ class HarvestedQuestion:
         if entry["kind"] != kind:
             raise MissingArtifact(msg(ko=f"{name}은(는) {kind}이(가) 아니라 {entry['kind']}(으)로 수집되었습니다",
                                       en=f"{name} was collected as a {entry['kind']}, not a {kind}"))
+        path = self.folder / f"{name}.pt"
         try:
-            return torch.load(self.folder / f"{name}.pt", weights_only=True, map_location="cpu")
+            if path not in self._loaded:
+                self._loaded[path] = torch.load(path, weights_only=True, map_location="cpu")
+            return copy.deepcopy(self._loaded[path])  # each check gets its own copy, whatever an earlier one did
         except Exception as error:  # a file a student's process wrote: any failure means "unreadable"
             raise MissingArtifact(msg(ko=f"{name}을(를) 다시 읽을 수 없습니다 ({type(error).__name__})",
                                       en=f"{name} could not be read back ({type(error).__name__})")) from None
@@ -366,6 +371,7 @@ class CheckPlugin:
     not_run: dict[str, str]
     lang: str  # of the messages written into the results
     reference_cache: ReferenceCache = field(default_factory=ReferenceCache)
+    loaded: dict[Path, Any] = field(default_factory=dict)  # artifact files read back, for this submission's checks
     results: list[CheckResult] = field(default_factory=list)
     figures: list[dict] = field(default_factory=list)
     unmarked: list[str] = field(default_factory=list)
@@ -379,7 +385,8 @@ class CheckPlugin:
     @pytest.fixture
     def sub(self, request: pytest.FixtureRequest) -> HarvestedQuestion:
         question = _question_of(request.node)
-        return HarvestedQuestion(self.artifacts_dir / question, question, self.not_run.get(question, ""))
+        return HarvestedQuestion(self.artifacts_dir / question, question, self.not_run.get(question, ""),
+                                 self.loaded)
 
     @pytest.fixture(name="hidden_dir")
     def hidden_dir_fixture(self) -> Path:
@@ -454,6 +461,11 @@ def _no_assertion_rewriting():
         sys.meta_path[:0] = hooks
 
 
+# pytest's plugins that report exceptions raised in __del__ and in threads run gc.collect() several times per
+# session: in a worker holding torch, pandas and matplotlib that was half of a warm run_checks (benchmarks/README.md).
+# The checks' verdicts never depended on them (warnings are ignored), now they cannot depend on when gc runs.
+WITHOUT_GC_PLUGINS = ("-p", "no:unraisableexception", "-p", "no:threadexception")
+
 # Modules imported from each homework's folder, kept while another homework's checks run (see homework_imports).
 _IMPORTED: dict[str, dict[str, ModuleType]] = {}
 
@@ -486,7 +498,7 @@ def run_checks(autograder_folder: Path, release_folder: Path, artifacts_dir: Pat
     plugin = CheckPlugin(artifacts_dir, autograder_folder, release_folder, not_run, lang,
                          reference_cache or ReferenceCache())
     args = [str(autograder_folder), "-q", "-p", "no:cacheprovider", "--assert=plain", "-c", os.devnull, "--import-mode=importlib",
-            "--rootdir", str(autograder_folder.parent), "-W", "ignore"]
+            "--rootdir", str(autograder_folder.parent), "-W", "ignore", *WITHOUT_GC_PLUGINS]
     with contextlib.redirect_stdout(io.StringIO()) as output, _no_assertion_rewriting(), homework_imports(autograder_folder):
         exit_code = pytest.main(args, plugins=[plugin])
     if plugin.unmarked:
