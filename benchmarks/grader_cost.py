@@ -9,10 +9,14 @@ kernel), then timed in this process as a grading worker does them:
             on the same folder each time, as grade_one makes one per submission), and without it (a new empty
             cache each time: what each submission pays when nothing is shared, e.g. a fresh process per submission)
   pytest    run_checks of a folder holding one trivial check: pytest's own cost per call
-  feedback  report.write_feedback of the solution's result (its pictures included), and the same page without
-            pictures
+  feedback  report.write_feedback of the solution's result: its pictures drawn, the same pictures again (another
+            student with the same curves), and the page without pictures
 
     .venv/bin/python benchmarks/grader_cost.py [--homework hw1_loss_comparison] [--repeat 5]
+
+To compare with another checkout (say main, before a change), run this file with that checkout's code and course:
+    PYTHONPATH=/work/main/src .venv/bin/python benchmarks/grader_cost.py --root /work/main
+(a kit without the reference cache kept hw1's re-runs in a module global: "nothing shared" then clears it).
 """
 
 from __future__ import annotations
@@ -33,7 +37,7 @@ from pathlib import Path
 
 import nbformat
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parent.parent  # --root changes it
 HOMEWORKS = ("tiny", "hw1_loss_comparison", "hw2_dnn")
 
 
@@ -97,18 +101,21 @@ def import_seconds() -> float:
 
 
 def main() -> None:
+    global ROOT
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--homework", choices=HOMEWORKS, default="hw1_loss_comparison")
     parser.add_argument("--repeat", type=int, default=5, help="warm calls timed per row; the median is printed")
+    parser.add_argument("--root", type=Path, default=ROOT, help="the checkout whose course is graded (default: this one)")
     args = parser.parse_args()
+    ROOT = args.root.resolve()
     print(f"load average before: {' '.join(f'{v:.2f}' for v in os.getloadavg())}", flush=True)
 
     import torch
 
     torch.set_num_threads(1)  # as a grading worker
     started = time.perf_counter()
-    from assignkit import report
-    from assignkit.checks import ReferenceCache, run_checks
+    from assignkit import checks as checks_module, report
+    from assignkit.checks import run_checks
     from assignkit.grade import Homework, _check_of, _finish
     from assignkit.results import Figure, Status
     from assignkit.submissions import Submission
@@ -126,14 +133,21 @@ def main() -> None:
         folder, release = course.autograder_folder(args.homework), course.release_folder(args.homework)
         cache_folder = scratch / "reference-cache"
 
-        def checks(cache):
-            return run_checks(folder, release, artifacts, {}, "ko", cache)
+        def checks(shared: bool):
+            cache = getattr(checks_module, "ReferenceCache", None)
+            if cache is None:  # a kit before the reference cache: hw1's re-runs in a module global, per process
+                if not shared:
+                    for modules in checks_module._IMPORTED.values():
+                        for module in modules.values():
+                            getattr(module, "_RERUNS", {}).clear()
+                return run_checks(folder, release, artifacts, {}, "ko")
+            return run_checks(folder, release, artifacts, {}, "ko", cache(cache_folder) if shared else cache())
 
         started = time.perf_counter()
-        results, figures = checks(ReferenceCache(cache_folder))
+        results, figures = checks(shared=True)
         first_checks = time.perf_counter() - started
-        shared = median_of(args.repeat, lambda: checks(ReferenceCache(cache_folder)))
-        unshared = median_of(args.repeat, lambda: checks(ReferenceCache()))
+        shared = median_of(args.repeat, lambda: checks(shared=True))
+        unshared = median_of(args.repeat, lambda: checks(shared=False))
 
         trivial = scratch / "trivial"
         trivial.mkdir()
@@ -150,12 +164,20 @@ def main() -> None:
         result = _finish(homework, submission, Status.GRADED, "", time.monotonic(), harvested,
                          tuple(_check_of(c) for c in results), tuple(Figure(**f) for f in figures))
         page = scratch / "feedback.html"
-        first_feedback = seconds(lambda: report.write_feedback(result, page, "ko"))
-        feedback = median_of(args.repeat, lambda: report.write_feedback(result, page, "ko"))
+        forget = getattr(getattr(report, "_drawn", None), "cache_clear", lambda: None)  # a kit without it: no-op
+
+        def drawn_afresh():
+            forget()
+            report.write_feedback(result, page, "ko")
+
+        first_feedback = seconds(drawn_afresh)
+        feedback = median_of(args.repeat, drawn_afresh)
+        feedback_again = median_of(args.repeat, lambda: report.write_feedback(result, page, "ko"))
         bare = replace(result, figures=())
         feedback_bare = median_of(args.repeat, lambda: report.write_feedback(bare, page, "ko"))
         passed = sum(c.passed for c in results)
 
+    print(f"{ROOT} (assignkit from {Path(checks_module.__file__).parent})")
     print(f"homework {args.homework}: the solution's artifacts, {len(results)} checks ({passed} passed), "
           f"{len(figures)} pictures; {os.cpu_count()} cores, torch on 1 thread; medians of {args.repeat}")
     rows = [
@@ -169,7 +191,8 @@ def main() -> None:
         ("  run_checks, shared reference cache", shared),
         ("  run_checks, nothing shared", unshared),
         ("  pytest's own cost per run_checks (one trivial check)", pytest_call),
-        ("  feedback page with its pictures", feedback),
+        ("  feedback page, its pictures drawn", feedback),
+        ("  feedback page, the same pictures as an earlier student", feedback_again),
         ("  feedback page without pictures", feedback_bare),
     ]
     for name, value in rows:
