@@ -287,8 +287,10 @@ def run_nbgrader(scratch: Path, homework: str) -> Row:
                    capture_output=True, text=True)
     seconds = time.monotonic() - started
     graded = list((scratch / "autograded").glob(f"*/{homework}/{homework}.ipynb"))
+    submitted = list((scratch / "submitted").glob(f"*/{homework}/{homework}.ipynb"))
     timeouts = sum("CellTimeoutError" in path.read_text() for path in graded)
-    note = f"{len(graded)} autograded" + (f", {timeouts} hit the cell timeout" if timeouts else "")
+    note = f"{len(graded)} of {len(submitted)} autograded (nbgrader gives up on a broken notebook and on a dead " \
+           "kernel)" + (f", {timeouts} hit the cell timeout" if timeouts else "")
     return Row("nbgrader", seconds, before, load(), note, statuses=Counter(autograded=len(graded)))
 
 

@@ -293,6 +293,8 @@ def test_cache_without_a_folder_keeps_values_for_its_own_lifetime(tmp_path):
         cache.get(("run",), lambda: calls.append(1) or torch.ones(2))
     ReferenceCache().get(("run",), lambda: calls.append(1) or torch.ones(2))
     assert len(calls) == 2
+    cache.get(("run",), lambda: torch.ones(2)).zero_()  # a check that spoils its copy
+    assert cache.get(("run",), lambda: torch.ones(2)).tolist() == [1.0, 1.0]
 
 
 def _slow_count(folder, counter):

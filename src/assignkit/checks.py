@@ -264,15 +264,16 @@ class ReferenceCache:
         self._loaded: dict[str, Any] = {}
 
     def get(self, inputs: tuple, compute: Callable[[], Any]) -> Any:
-        """The value computed from `inputs` (everything `compute` depends on, a name for the computation first)."""
+        """The value computed from `inputs` (everything `compute` depends on, a name for the computation first);
+        each call gets its own copy, so a check cannot change what the next one compares against."""
         key = input_key(inputs)
         if key not in self._loaded:
             self._loaded[key] = compute() if self.folder is None else self._shared(key, compute)
-        return self._loaded[key]
+        return copy.deepcopy(self._loaded[key])
 
     def _shared(self, key: str, compute: Callable[[], Any]) -> Any:
         path = self.folder / f"{key}.pt"
-        self.folder.mkdir(parents=True, exist_ok=True)
+        self.folder.mkdir(mode=0o700, parents=True, exist_ok=True)  # the reference answers: the grader's alone
         with open(self.folder / f"{key}.lock", "w") as lock:
             fcntl.flock(lock, fcntl.LOCK_EX)  # released when the file closes, also if this worker dies
             if not path.is_file():
