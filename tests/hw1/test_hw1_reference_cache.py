@@ -13,6 +13,7 @@ from pathlib import Path
 
 import nbformat
 import pytest
+import torch
 
 from assignkit.checks import ReferenceCache, run_checks
 from assignkit.harvest import harvest_source, load_questions
@@ -43,8 +44,17 @@ def _harvest_in_process(notebook, course: Course, artifacts: Path, monkeypatch) 
             exec(harvest_source(question, str(artifacts / question.id)), namespace)
 
 
+@pytest.fixture
+def one_torch_thread():
+    """As a grading worker: on a busy machine two threads spinning against other work are several times slower."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
+
 @pytest.mark.slow
-def test_cached_and_uncached_checks_give_the_same_verdicts(tmp_path, monkeypatch):
+def test_cached_and_uncached_checks_give_the_same_verdicts(tmp_path, monkeypatch, one_torch_thread):
     course = Course(ROOT)
     source = course.source_notebook(HW)
     notebooks = {"solution": nbformat.read(source, as_version=4)}
