@@ -97,7 +97,8 @@ def pools(course: Path, homework: str) -> tuple[list[tuple[str, bytes]], list[tu
     """(samples, wrong answers) of a homework as (name, notebook bytes)."""
     from assignkit.layout import Course
 
-    sys.path.insert(0, str(TESTS))  # tests' own modules import each other by name (conftest, mutation)
+    if str(TESTS) not in sys.path:
+        sys.path.insert(0, str(TESTS))  # tests' own modules import each other by name (conftest, mutation)
     blank = ("blank_release", Course(course).release_notebook(homework).read_bytes())
     if homework == "tiny":
         from conftest import tiny_notebook
