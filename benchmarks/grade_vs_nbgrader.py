@@ -290,8 +290,9 @@ def run_nbgrader(scratch: Path, homework: str) -> Row:
     graded = list((scratch / "autograded").glob(f"*/{homework}/{homework}.ipynb"))
     submitted = list((scratch / "submitted").glob(f"*/{homework}/{homework}.ipynb"))
     timeouts = sum("CellTimeoutError" in path.read_text() for path in graded)
-    note = f"{len(graded)} of {len(submitted)} autograded (nbgrader gives up on a broken notebook and on a dead " \
-           "kernel)" + (f", {timeouts} hit the cell timeout" if timeouts else "")
+    note = f"{len(graded)} of {len(submitted)} autograded" \
+        + (" (nbgrader gives up on a broken notebook and on a dead kernel)" if len(graded) < len(submitted) else "") \
+        + (f", {timeouts} hit the cell timeout" if timeouts else "")
     return Row("nbgrader", seconds, before, load(), note, statuses=Counter(autograded=len(graded)))
 
 
