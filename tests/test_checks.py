@@ -254,6 +254,35 @@ def test_a_failure_repeated_by_later_checks_of_the_question_is_reported_once(tmp
     assert other.message == first.message  # another question says it in full
 
 
+def test_what_the_harvest_refused_reads_in_both_languages(tmp_path):
+    sub = _question(tmp_path, {"net": [1.0], "record": {"a": object()}},
+                    [{"name": "gone", "kind": "value"}, {"name": "net", "kind": "module"},
+                     {"name": "record", "kind": "value"}])
+    with pytest.raises(MissingArtifact) as gone:
+        sub.value("gone")
+    assert gone.value.args[0].text("ko").startswith("gone이(가) 정의되어 있지 않습니다: 답 셀(cell)을 채우지")
+    assert str(gone.value.args[0]).startswith("gone is not defined: its answer cell")
+    with pytest.raises(MissingArtifact) as net:
+        sub.module("net")
+    assert net.value.args[0].text("ko") == "net은(는) torch.nn.Module이 아니라 list입니다"
+    with pytest.raises(MissingArtifact) as record:
+        sub.value("record")
+    assert record.value.args[0].text("ko") == ("record을(를) 채점할 수 없습니다: object 객체는 채점할 수 없습니다. "
+                                                "tensor, 숫자, 문자열(string) 또는 그것들의 list여야 합니다")
+    assert str(record.value.args[0]) == ("record could not be graded: a object cannot be graded; expected a tensor, "
+                                         "number, string, or a list of them")
+
+
+def test_a_forged_refusal_is_shown_as_its_english_text_not_formatted(tmp_path):
+    folder = tmp_path / "artifacts" / "q1"
+    folder.mkdir(parents=True)
+    forged = {"ok": False, "kind": "value", "error": "x is odd", "message": "{name.__class__}", "params": {"name": "x"}}
+    (folder / "manifest.json").write_text(json.dumps({"x": forged}))
+    with pytest.raises(MissingArtifact) as caught:
+        HarvestedQuestion(folder, "q1", "").value("x")
+    assert caught.value.args[0].text("ko") == "x is odd"
+
+
 # ---- the reference cache: the checks' own computations, once per distinct input in a run
 
 def test_input_key_tells_apart_inputs_differing_in_one_bit_dtype_shape_or_type():

@@ -12,7 +12,8 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from assignkit.execute import Isolation, Job, KernelExecutor, Limits
+from assignkit.execute import (Isolation, Job, KernelExecutor, Limits, cell_timed_out, in_cell, in_harvest,
+                               memory_exceeded_in, notebook_timed_out)
 from assignkit.harvest import load_questions
 from assignkit.sandbox import NONE, ROOT, Sandbox, Slot, python_folders
 from conftest import tiny_notebook
@@ -85,7 +86,7 @@ def test_the_kernel_dies_with_its_worker(tiny_course, tmp_path):
 def test_a_question_harvested_before_a_timeout_keeps_its_artifacts(tiny_course, tmp_path):
     job = _job(tiny_course, tmp_path, {"q3_double_answer": "while True:\n    pass"})
     execution = KernelExecutor(Limits(cell_seconds=5, notebook_seconds=60), _isolation()).run(job)
-    assert execution.status == "timeout" and "q3_double_answer" in execution.reason
+    assert execution.status == "timeout" and "q3_double_answer" in str(execution.reason)
     assert execution.harvested == ["q1_tensor", "q2_net"]
     assert (job.artifacts_dir / "q2_net" / "net.pt").is_file() and not (job.artifacts_dir / "q3_double").exists()
 
@@ -93,3 +94,12 @@ def test_a_question_harvested_before_a_timeout_keeps_its_artifacts(tiny_course, 
 def test_a_kernel_that_cannot_start_is_kernel_died(tiny_course, tmp_path):
     execution = KernelExecutor(Limits(memory_mb=32), _isolation()).run(_job(tiny_course, tmp_path))
     assert execution.status == "kernel_died" and execution.harvested == []
+
+
+def test_a_reason_reads_in_each_language_with_where_it_stopped():
+    reason = cell_timed_out(in_cell(7, "q1_tensor_answer"), 120)
+    assert str(reason) == reason.text("en") == "cell 7 (q1_tensor_answer) was still running after 120 s"
+    assert reason.text("ko") == "120초가 지나도 실행이 끝나지 않았습니다 (위치: 셀(cell) 7 (q1_tensor_answer))"
+    assert memory_exceeded_in(in_harvest("q2_net"), 2048).text("ko") == \
+        "메모리를 2048 MB보다 많이 사용했습니다 (위치: q2_net의 답을 수집하는 채점기 셀)"
+    assert str(notebook_timed_out(in_cell(3, None), 900.0)) == "the notebook ran past 900 s, in cell 3"

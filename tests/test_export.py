@@ -27,8 +27,12 @@ def test_grades_from_results_refuses_an_empty_or_broken_folder(tmp_path):
 def test_one_line_comment_and_scaling():
     grade = StudentGrade("1", "", "hw", "timeout", 7.5, 10.0, {"q1": (5.0, 5.0), "q2": (2.5, 5.0)},
                          "cell 12 ran past\n120 s")
-    assert one_line_comment(grade) == ("자동 채점 7.5/10점 (autograded 7.5/10) | q1 5/5, q2 2.5/5 | "
-                                       "timeout: cell 12 ran past 120 s")
+    assert one_line_comment(grade, "ko") == "자동 채점 7.5/10점 | q1 5/5, q2 2.5/5 | 시간 제한 초과 (timeout): cell 12 ran past 120 s"
+    assert one_line_comment(grade, "en") == "autograded 7.5/10 | q1 5/5, q2 2.5/5 | Time limit reached: cell 12 ran past 120 s"
+    not_gradable = StudentGrade("1", "", "hw", "not_gradable", 0.0, 10.0, {}, "this is not hw1 — none of its cells")
+    for lang in ("ko", "en"):  # a worksheet Korean Excel saved again is CP949, which has no em dash
+        one_line_comment(grade, lang).encode("cp949")
+        assert one_line_comment(not_gradable, lang).encode("cp949").endswith(b"this is not hw1 - none of its cells")
     assert scaled(grade, 100) == 75.0 and scaled(grade, 3) == 2.25
     assert scaled(StudentGrade("1", "", "hw", "graded", 0, 0, {}, ""), 100) == 0.0
 

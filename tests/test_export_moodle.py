@@ -38,8 +38,8 @@ def test_worksheet_filled_and_byte_stable(tmp_path, encoding, line_end):
     assert (result.filled, result.unmatched, result.without_result) == (["123456", "123457"], ["999999"], [])
     assert result.grader_failed == ["123458"]  # its row stays as it was: a grader failure is never a grade
     expected = template.format(
-        g1="75.00", c1='"자동 채점 7.5/10점 (autograded 7.5/10) | q1_limit 5/5, q2_kink_by_hand 2.5/5"',
-        g2="50.00", c2='"자동 채점 5/10점 (autograded 5/10) | q1_limit 5/5, q2_kink_by_hand 0/5 | timeout: '
+        g1="75.00", c1='"자동 채점 7.5/10점 | q1_limit 5/5, q2_kink_by_hand 2.5/5"',
+        g2="50.00", c2='"자동 채점 5/10점 | q1_limit 5/5, q2_kink_by_hand 0/5 | 시간 제한 초과 (timeout): '
                        '셀 12 시간 초과 (cell 12 ran past 120 s)"',
         g3="", c3='"keep this"')
     assert out.read_bytes() == expected.encode(encoding)
@@ -51,7 +51,7 @@ def test_worksheet_with_another_maximum_and_comma_decimals(tmp_path):
     worksheet.write_text('Identifier;Grade;"Maximum Grade";"Feedback comments"\n"Participant 123456";;"20,00";\n')
     out = tmp_path / "f.csv"
     export_moodle(grades_from_results(graded_folder(tmp_path)), worksheet, out)
-    assert out.read_text().splitlines()[1].startswith('"Participant 123456";15,00;"20,00";자동 채점 7.5/10점 (autograded')
+    assert out.read_text().splitlines()[1].startswith('"Participant 123456";15,00;"20,00";자동 채점 7.5/10점 | q1_limit')
 
 
 def test_worksheet_in_another_language_through_column_names(tmp_path):

@@ -296,3 +296,19 @@ def test_a_shard_grades_its_students_and_writes_no_tables(tiny_course, folder, t
     assert sorted(graded) == sorted(students)
     assert not (out / "grades.csv").exists() and not (out / "summary.html").exists()
     assert sorted(p.stem for p in (out / "feedback").glob("*.html")) == sorted(students)
+
+
+def test_questions_not_harvested_say_whether_they_were_running_or_never_started():
+    from types import SimpleNamespace
+
+    from assignkit.execute import cell_timed_out, in_cell
+
+    questions = [SimpleNamespace(id=qid) for qid in ("q1_tensor", "q2_net", "q3_double")]
+    execution = Execution("timeout", cell_timed_out(in_cell(5, "q2_net_answer"), 60), harvested=["q1_tensor"])
+    english = grade._not_run(SimpleNamespace(lang="en", questions=questions), execution)
+    assert english == {
+        "q2_net": "this question did not run to the end: cell 5 (q2_net_answer) was still running after 60 s",
+        "q3_double": "the run stopped before this question: cell 5 (q2_net_answer) was still running after 60 s"}
+    korean = grade._not_run(SimpleNamespace(lang="ko", questions=questions), execution)
+    assert korean["q3_double"] == ("이 문제에 이르기 전에 실행이 멈췄습니다: 60초가 지나도 실행이 끝나지 않았습니다 "
+                                   "(위치: 셀(cell) 5 (q2_net_answer))")

@@ -3,6 +3,7 @@ explicitly (course config, then --lang)."""
 
 from __future__ import annotations
 
+import ast
 import re
 from pathlib import Path
 
@@ -29,6 +30,37 @@ def test_korean_catalog_holds_exactly_the_message_ids_in_the_code():
     assert len(in_code) > 50
     assert in_code - in_catalog == set(), "new messages: run `make locale` and translate them"
     assert in_catalog - in_code == set(), "messages no longer in the code: run `make locale`"
+
+
+# What carries a message id to be translated where it is shown: its first argument must be an extracted id (an
+# `N_` call, or a name, attribute or function giving one), never text made on the spot, which no catalog holds.
+TRANSLATED_LATER = {"Message", "Reason", "NotGradable", "Refused"}
+PLACEHOLDER_ONLY = re.compile(r"\{\w+\}")  # NotGradable("{problem}", problem=a Message): nothing to translate
+
+
+def _message_ids_made_on_the_spot(tree: ast.AST) -> list[int]:
+    lines = []
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id in TRANSLATED_LATER \
+                and node.args:
+            first = node.args[0]
+            made = (isinstance(first, (ast.JoinedStr, ast.BinOp))
+                    or (isinstance(first, ast.Constant) and not PLACEHOLDER_ONLY.fullmatch(str(first.value)))
+                    or (isinstance(first, ast.Call) and isinstance(first.func, ast.Attribute)))  # "...".format()
+            if made:
+                lines.append(node.lineno)
+    return lines
+
+
+def test_every_translatable_message_is_marked_for_extraction():
+    made = {path.name: _message_ids_made_on_the_spot(ast.parse(path.read_text())) for path in PACKAGE.glob("*.py")}
+    assert {name: lines for name, lines in made.items() if lines} == {}
+
+
+def test_the_marking_test_finds_a_message_made_on_the_spot():
+    code = ('raise NotGradable(f"cell {n} is bad")\nMessage(N_("fine {x}"), {"x": 1})\nNotGradable("{problem}")\n'
+            'Reason("cell {n}".format(n=1))\nRefused("plain English")\nNotGradable(_kind_of(data))\n')
+    assert _message_ids_made_on_the_spot(ast.parse(code)) == [1, 4, 5]
 
 
 def test_every_korean_entry_is_translated_reviewed_and_keeps_its_placeholders():

@@ -8,6 +8,7 @@ import pytest
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook, new_output
 
 import editors
+from assignkit.i18n import Message
 from assignkit.layout import Course
 from assignkit.preflight import MATCHED_BY_CONTENT_NOTE, NotGradable, prepare, prepare_submission
 from assignkit.submissions import Submission
@@ -152,9 +153,11 @@ def test_notebook_without_nbgrader_metadata_is_another_homework():
 
 
 def test_problem_found_while_collecting_is_the_reason():
-    too_big = Submission("kim", "a/kim.ipynb", b"", problem="file is 230 MB; the limit is 100 MB")
-    with pytest.raises(NotGradable, match="^file is 230 MB; the limit is 100 MB$"):
+    too_big = Submission("kim", "a/kim.ipynb", b"", problem=Message("the file is {size} MB; the limit is {limit} MB",
+                                                                    {"size": 230, "limit": 100}))
+    with pytest.raises(NotGradable, match="^the file is 230 MB; the limit is 100 MB$") as caught:
         prepare_submission(too_big, release(), "hw1")
+    assert caught.value.text("ko") == "파일 크기가 230 MB입니다. 제한은 100 MB입니다"
 
 
 # --- restored ------------------------------------------------------------------------------------------------

@@ -142,8 +142,8 @@ def test_timeout_is_explained_in_plain_words():
     page = report.render_feedback(timeout_result(), "en")
     assert "Time limit reached" in page
     assert "cell 14 (grade_id q3_kink_answer) ran past 60 s" in page
-    assert "Scored 0 because the run stopped before them: kink." in page
-    assert "Not checked: the run stopped before this question." in page
+    assert "Scored 0 because the run stopped before they finished: kink." in page
+    assert "Not checked: the run stopped before this question finished." in page
 
 
 def test_not_gradable_without_questions_renders(tmp_path):
@@ -153,6 +153,18 @@ def test_not_gradable_without_questions_renders(tmp_path):
     assert "Not gradable" in page and "not a notebook: the file is empty" in page
     assert ">0</b> / 10" in page
     assert "<section" not in page and page.rstrip().endswith("</html>")
+
+
+def test_a_question_not_checked_says_the_true_cause():
+    questions = [("q1_yhat", "yhat three ways", False, 0.0, 3.0)]
+    not_gradable = _result("x", "not_gradable", "this is not hw1", 0.0, 3.0, 0.0, questions)
+    assert "Not checked: the notebook could not be graded (the reason is above)." in report.render_feedback(
+        not_gradable, "en")
+    assert "검사하지 않음: 노트북을 채점할 수 없었습니다" in report.render_feedback(not_gradable, "ko")
+    grader_error = _result("x", "grader_error", "boom", 0.0, 3.0, 0.0, questions)
+    assert "Not checked: the grader failed" in report.render_feedback(grader_error, "en")
+    for page in (report.render_feedback(not_gradable, "en"), report.render_feedback(grader_error, "en")):
+        assert "run stopped" not in page
 
 
 def test_grader_error_says_it_is_not_the_students_doing():
@@ -277,7 +289,7 @@ def test_feedback_page_in_korean_for_every_status(status):
     assert report.escape(gettext_for("ko")(label)) in page and report.escape(gettext_for("ko")(explanation)) in page
     assert explanation not in page
     if status in ("timeout", "kernel_died", "memory_exceeded"):
-        assert "실행이 이 문제들 전에 멈춰 0점입니다: yhat three ways." in page
+        assert "끝나기 전에 실행이 멈춰 0점인 문제: yhat three ways." in page
 
 
 def test_summary_in_korean_and_english():

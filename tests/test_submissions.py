@@ -201,7 +201,8 @@ def test_file_over_the_limit_is_not_read(tmp_path):
     with path.open("wb") as stream:
         stream.truncate(230 * submissions.MB)  # sparse: takes no disk and no time
     [found] = collect([path], "hw1")
-    assert found == Submission("kim", str(path), b"", problem="file is 230 MB; the limit is 100 MB")
+    assert found.content == b"" and str(found.problem) == "the file is 230 MB; the limit is 100 MB"
+    assert found.problem.text("ko") == "파일 크기가 230 MB입니다. 제한은 100 MB입니다"
     assert MAX_NOTEBOOK_BYTES == 100 * submissions.MB
 
 
@@ -209,7 +210,7 @@ def test_zip_member_over_the_limit_is_not_read(tmp_path, monkeypatch):
     monkeypatch.setattr(submissions, "MAX_NOTEBOOK_BYTES", 2 * submissions.MB)
     archive = make_zip(tmp_path / "class.zip", {"kim.ipynb": b"{" * (3 * submissions.MB), "lee.ipynb": b"{}"})
     kim, lee = collect([archive], "hw1")
-    assert (kim.content, kim.problem) == (b"", "file is 3 MB; the limit is 2 MB")
+    assert (kim.content, str(kim.problem)) == (b"", "the file is 3 MB; the limit is 2 MB")
     assert (lee.content, lee.problem) == (b"{}", None)
 
 
@@ -220,7 +221,8 @@ def test_damaged_zip_member_gets_a_problem_and_the_rest_are_read(tmp_path):
         out.writestr("lee.ipynb", b"lee")
     archive.write_bytes(archive.read_bytes().replace(b"KIM-NOTEBOOK", b"KIM-N0TEBOOK"))
     kim, lee = collect([archive], "hw1")
-    assert kim.content == b"" and kim.problem.startswith("could not read it from the zip: Bad CRC-32")
+    assert kim.content == b"" and str(kim.problem).startswith("could not read it from the zip: Bad CRC-32")
+    assert kim.problem.text("ko").startswith("zip 파일에서 읽을 수 없습니다: Bad CRC-32")
     assert (lee.content, lee.problem) == (b"lee", None)
 
 
@@ -289,8 +291,10 @@ def test_moodle_newest_of_two_notebooks_wins_and_the_row_says_so(tmp_path):
     [found] = collect([tmp_path / "dl"], "hw2_dnn")
     assert found.content == b"new"
     [note] = found.notes
-    assert note.startswith("제출 파일 3개 중 최신 파일 hw2_dnn (1).ipynb로 채점 (graded the newest of 3")
-    assert "not graded: hw2_dnn.ipynb, scratch.ipynb" in note
+    assert note.text("ko") == ("제출 파일 3개 중 최신 파일 hw2_dnn (1).ipynb을(를) 채점했습니다. 채점하지 않은 파일: "
+                               "hw2_dnn.ipynb, scratch.ipynb")
+    assert str(note) == ("graded the newest of 3 submitted notebooks: hw2_dnn (1).ipynb; "
+                         "not graded: hw2_dnn.ipynb, scratch.ipynb")
 
 
 CANVAS_MEMBERS = {  # "Download Submissions": flat, <sortable name>[_LATE]_<user id>_<attachment id>_<file>
@@ -312,8 +316,8 @@ def test_canvas_zip_with_late_and_resubmission(tmp_path, make):
         ("12347", "parkjihoon", False, b"park resubmitted"),
     ]
     assert found[0].notes == found[1].notes == ()
-    assert found[2].notes == ("제출 파일 2개 중 최신 파일 hw2_dnn-1.ipynb로 채점 (graded the newest of 2 submitted "
-                              "notebooks: hw2_dnn-1.ipynb; not graded: hw2_dnn.ipynb)",)
+    assert [str(note) for note in found[2].notes] == [
+        "graded the newest of 2 submitted notebooks: hw2_dnn-1.ipynb; not graded: hw2_dnn.ipynb"]
 
 
 def test_canvas_unpacked_folder_and_anonymous_grading(tmp_path):

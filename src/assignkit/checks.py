@@ -21,6 +21,7 @@ import pytest
 import torch
 
 from assignkit.fileio import atomic_write_bytes
+from assignkit.harvest import refusal
 from assignkit.i18n import gettext_for
 
 LAYERS = {"Linear": torch.nn.Linear, "ReLU": torch.nn.ReLU, "Sigmoid": torch.nn.Sigmoid,
@@ -61,6 +62,17 @@ def as_msg(text: "Msg | str") -> Msg:
     return text if isinstance(text, Msg) else Msg(text, text)
 
 
+def _not_harvested(name: str, entry: dict) -> Msg:
+    """Why the harvest refused artifact `name`, in both languages when the kernel said it with a message id."""
+    refused = refusal(entry)
+    if refused is None:
+        error = str(entry.get("error"))
+        text, names_it = as_msg(error), error.startswith(name + " ")
+    else:
+        text, names_it = Msg(ko=refused.text("ko"), en=refused.text("en")), refused.message.startswith("{name} ")
+    return text if names_it else msg(ko=f"{name}을(를) 채점할 수 없습니다: ", en=f"{name} could not be graded: ") + text
+
+
 class MissingArtifact(AssertionError):
     """An artifact a check needs is missing, could not be harvested, or is of the wrong kind."""
 
@@ -95,9 +107,7 @@ class HarvestedQuestion:
             raise MissingArtifact(msg(ko=f"문제 {self.question}에서 {name}을(를) 수집하지 못했습니다",
                                       en=f"{name} was not collected for question {self.question}"))
         if not entry.get("ok"):
-            error = str(entry.get("error"))
-            raise MissingArtifact(as_msg(error) if error.startswith(name + " ") else msg(
-                ko=f"{name}을(를) 채점할 수 없습니다: {error}", en=f"{name} could not be graded: {error}"))
+            raise MissingArtifact(_not_harvested(name, entry))
         return entry
 
     def _payload(self, name: str, kind: str) -> dict:

@@ -30,6 +30,14 @@ lang_option = click.option(
          "nbgrader_config.py), else ko.")
 
 
+def _course_here() -> Course | None:
+    """The course found above the current folder, if any."""
+    try:
+        return Course(find_course_root(Path.cwd()))
+    except FileNotFoundError:
+        return None
+
+
 def _lang(lang: str | None, course: Course | None) -> str:
     from assignkit.i18n import DEFAULT_LANGUAGE, UnknownLanguage, course_language
 
@@ -357,15 +365,17 @@ def _echo_filled(result, out: Path, what: str) -> None:
 @click.option("--grade-column", default="Grade", show_default=True)
 @click.option("--maximum-column", default="Maximum Grade", show_default=True)
 @click.option("--comments-column", default="Feedback comments", show_default=True)
+@lang_option
 def export_moodle_command(graded: Path, worksheet: Path, out: Path, no_comments: bool, identifier_column: str,
-                          grade_column: str, maximum_column: str, comments_column: str) -> None:
+                          grade_column: str, maximum_column: str, comments_column: str, lang: str | None) -> None:
     """Fill Moodle's grading WORKSHEET (CSV) with the grades of GRADED; upload OUT with "Upload grading worksheet"."""
     from assignkit.export import ExportError
     from assignkit.export_moodle import MoodleColumns, export_moodle
 
     columns = MoodleColumns(identifier_column, grade_column, maximum_column, comments_column)
     try:
-        result = export_moodle(_grades(graded), worksheet, out, columns, with_comments=not no_comments)
+        result = export_moodle(_grades(graded), worksheet, out, columns, with_comments=not no_comments,
+                               lang=_lang(lang, _course_here()))
     except ExportError as error:
         raise click.UsageError(str(error)) from None
     _echo_filled(result, out, "participants")

@@ -22,6 +22,7 @@ from nbclient import NotebookClient
 from nbclient.exceptions import CellTimeoutError, DeadKernelError
 
 from assignkit.harvest import Question, harvest_source, take_out
+from assignkit.i18n import N_, Message
 from assignkit.sandbox import Sandbox, Slot
 
 MEMORY_ERRORS = ("MemoryError", "OutOfMemoryError")
@@ -45,10 +46,49 @@ class Isolation:
     slot: Slot
 
 
+Reason = Message  # why a run stopped; every executor states it with the constructors below
+
+
+def in_cell(position: int, grade_id: str | None) -> Reason:
+    """Where a run stopped: a cell of the student's notebook, numbered from 0, with its nbgrader id if any."""
+    if grade_id:
+        return Reason(N_("cell {position} ({grade_id})"), {"position": position, "grade_id": grade_id})
+    return Reason(N_("cell {position}"), {"position": position})
+
+
+def in_harvest(question: str) -> Reason:
+    """Where a run stopped: the grader's own cell collecting the answers of `question`."""
+    return Reason(N_("collecting the answers of {question}"), {"question": question})
+
+
+def cell_timed_out(where: Reason, seconds: float) -> Reason:
+    return Reason(N_("{where} was still running after {seconds} s"), {"where": where, "seconds": f"{seconds:g}"})
+
+
+def notebook_timed_out(where: Reason, seconds: float) -> Reason:
+    return Reason(N_("the notebook ran past {seconds} s, in {where}"), {"where": where, "seconds": f"{seconds:g}"})
+
+
+def kernel_died_in(where: Reason) -> Reason:
+    return Reason(N_("the kernel died in {where}"), {"where": where})
+
+
+def kernel_died_outside_cells() -> Reason:
+    return Reason(N_("the kernel died while starting or stopping"))
+
+
+def kernel_did_not_start(error: str) -> Reason:
+    return Reason(N_("the kernel did not start: {error}"), {"error": error})
+
+
+def memory_exceeded_in(where: Reason, memory_mb: int) -> Reason:
+    return Reason(N_("{where} used more than {memory_mb} MB"), {"where": where, "memory_mb": memory_mb})
+
+
 @dataclass
 class Execution:
     status: str  # graded, timeout, kernel_died, memory_exceeded
-    reason: str = ""
+    reason: Reason | None = None  # why the run stopped; None when it ran to the end
     harvested: list[str] = field(default_factory=list)
     seconds: float = 0.0
     notebook: nbformat.NotebookNode | None = None  # as executed, without the harvest cells
@@ -110,11 +150,11 @@ class KernelExecutor:
                                      stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL):
                 self._run_cells(client, job, cells, execution, started)
         except DeadKernelError:
-            execution.status, execution.reason = "kernel_died", "the kernel died while starting or stopping"
+            execution.status, execution.reason = "kernel_died", kernel_died_outside_cells()
         except RuntimeError as error:  # nbclient/jupyter_client: "Kernel died before replying to kernel_info"
             if "kernel" not in str(error).lower():
                 raise
-            execution.status, execution.reason = "kernel_died", f"the kernel did not start: {error}"
+            execution.status, execution.reason = "kernel_died", kernel_did_not_start(str(error))
         execution.seconds = time.monotonic() - started
         execution.notebook = nbformat.v4.new_notebook(cells=_student_cells(client.nb.cells),
                                                       metadata=job.notebook.metadata)
@@ -141,27 +181,26 @@ class KernelExecutor:
                 client.execute_cell(cell, index)
             except CellTimeoutError:
                 execution.status = "timeout"
-                execution.reason = (f"{_where(cell)} was still running after {client.timeout} s"
+                execution.reason = (cell_timed_out(_where(cell), client.timeout)
                                     if client.timeout >= self.limits.cell_seconds else
-                                    f"the notebook ran past {self.limits.notebook_seconds:g} s, in {_where(cell)}")
+                                    notebook_timed_out(_where(cell), self.limits.notebook_seconds))
                 return
             except DeadKernelError:
-                execution.status, execution.reason = "kernel_died", f"the kernel died in {_where(cell)}"
+                execution.status, execution.reason = "kernel_died", kernel_died_in(_where(cell))
                 return
             if _ran_out_of_memory(cell):
                 execution.status = "memory_exceeded"
-                execution.reason = f"{_where(cell)} used more than {self.limits.memory_mb} MB"
+                execution.reason = memory_exceeded_in(_where(cell), self.limits.memory_mb)
                 return
             if question:
                 take_out(job.workdir, question, job.artifacts_dir / question)
                 execution.harvested.append(question)
 
 
-def _where(cell: nbformat.NotebookNode) -> str:
+def _where(cell: nbformat.NotebookNode) -> Reason:
     if cell.metadata.get("assignkit_harvest"):
-        return f"collecting the answers of {cell.metadata['assignkit_harvest']}"
-    grade_id = cell.metadata.get("nbgrader", {}).get("grade_id")
-    return f"cell {cell.metadata['assignkit_position']}" + (f" ({grade_id})" if grade_id else "")
+        return in_harvest(cell.metadata["assignkit_harvest"])
+    return in_cell(cell.metadata["assignkit_position"], cell.metadata.get("nbgrader", {}).get("grade_id"))
 
 
 def _ran_out_of_memory(cell: nbformat.NotebookNode) -> bool:

@@ -18,6 +18,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from assignkit.fileio import atomic_write_bytes
+from assignkit.i18n import N_, gettext_for
+from assignkit.report import STATUS_TEXT
 from assignkit.results import ResultError, Status, SubmissionResult
 
 
@@ -40,7 +42,7 @@ class StudentGrade:
     score: float
     max_score: float
     question_scores: dict[str, tuple[float, float]]  # question id → (score, max_score), in the homework's order
-    comment: str  # one line for the student: why the run stopped, if it did
+    comment: str  # why the run stopped, if it did (in the language it was graded in)
     checks: tuple[CheckGrade, ...] = ()
 
 
@@ -80,16 +82,18 @@ def format_points(value: float) -> str:
     return f"{value:.2f}".rstrip("0").rstrip(".") if value == value else "0"
 
 
-def one_line_comment(grade: StudentGrade) -> str:
-    """Korean first, then English: total, points per question, and why the run stopped (if it did)."""
-    parts = [f"자동 채점 {format_points(grade.score)}/{format_points(grade.max_score)}점 "
-             f"(autograded {format_points(grade.score)}/{format_points(grade.max_score)})"]
+def one_line_comment(grade: StudentGrade, lang: str) -> str:
+    """The LMS's feedback comment in `lang`: total, points per question, and why the run stopped (if it did)."""
+    _ = gettext_for(lang)
+    parts = [_("autograded {score}/{max_score}").format(score=format_points(grade.score),
+                                                         max_score=format_points(grade.max_score))]
     if grade.question_scores:
         parts.append(", ".join(f"{qid} {format_points(s)}/{format_points(m)}"
                                for qid, (s, m) in grade.question_scores.items()))
     if grade.status != "graded":
-        parts.append(f"{grade.status}: {grade.comment}" if grade.comment else grade.status)
-    return " ".join(" | ".join(parts).split())  # one line, and only characters CP949 has (no em dash)
+        label = _(STATUS_TEXT[grade.status][0]) if grade.status in STATUS_TEXT else grade.status
+        parts.append(f"{label}: {grade.comment}" if grade.comment else label)
+    return " ".join(" | ".join(parts).replace("—", "-").split())  # one line; CP949 (Korean Excel) has no em dash
 
 
 def scaled(grade: StudentGrade, out_of: float) -> float:

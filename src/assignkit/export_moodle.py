@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from assignkit.export import CsvSheet, ExportError, StudentGrade, grader_failed, one_line_comment, scaled
+from assignkit.i18n import DEFAULT_LANGUAGE
 
 IDENTIFIER = "Identifier"
 GRADE = "Grade"
@@ -43,8 +44,9 @@ class MoodleColumns:
 
 
 def fill_worksheet(sheet: CsvSheet, grades: list[StudentGrade], columns: MoodleColumns = MoodleColumns(),
-                   with_comments: bool = True) -> Filled:
-    """Put each grade (scaled to the row's Maximum Grade) and a one-line comment into its participant's row."""
+                   with_comments: bool = True, lang: str = DEFAULT_LANGUAGE) -> Filled:
+    """Put each grade (scaled to the row's Maximum Grade) and a one-line comment in `lang` into its participant's
+    row."""
     identifier = _require(sheet, columns.identifier)
     grade_column = _require(sheet, columns.grade)
     maximum = _require(sheet, columns.maximum_grade)
@@ -70,16 +72,18 @@ def fill_worksheet(sheet: CsvSheet, grades: list[StudentGrade], columns: MoodleC
         value = f"{scaled(grade, _number(sheet, index, maximum, row[maximum])):.2f}"
         sheet.set(index, grade_column, value.replace(".", ",") if "," in row[maximum] else value)
         if comments is not None:
-            sheet.set(index, comments, one_line_comment(grade))
+            comment = one_line_comment(grade, lang)  # a character the sheet's encoding lacks becomes "?"
+            sheet.set(index, comments, comment.encode(sheet.encoding, "replace").decode(sheet.encoding))
         filled.append(grade.student)
     unmatched = sorted(set(by_student) - set(filled))
     return Filled(filled, unmatched, without_result, failed)
 
 
 def export_moodle(grades: list[StudentGrade], worksheet: Path, out: Path,
-                  columns: MoodleColumns = MoodleColumns(), with_comments: bool = True) -> Filled:
+                  columns: MoodleColumns = MoodleColumns(), with_comments: bool = True,
+                  lang: str = DEFAULT_LANGUAGE) -> Filled:
     sheet = CsvSheet.read(worksheet)
-    result = fill_worksheet(sheet, grades, columns, with_comments)
+    result = fill_worksheet(sheet, grades, columns, with_comments, lang)
     sheet.write(out)
     return result
 

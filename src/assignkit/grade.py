@@ -122,7 +122,7 @@ def grade_one(homework: Homework, submission: Submission, settings: Settings) ->
         checks, figures = run_checks(homework.autograder_folder, homework.release_folder, job.artifacts_dir,
                                      _not_run(homework, execution), homework.lang,
                                      ReferenceCache(settings.run_root / "reference-cache"))
-        result = _finish(homework, submission, Status(execution.status), execution.reason, started,
+        result = _finish(homework, submission, Status(execution.status), _reason(homework, execution), started,
                          execution.harvested, tuple(_check_of(c) for c in checks),
                          tuple(Figure(**f) for f in figures), notes)
         return Graded(result, nbformat.writes(execution.notebook) if execution.notebook else None)
@@ -131,10 +131,20 @@ def grade_one(homework: Homework, submission: Submission, settings: Settings) ->
 
 
 def _not_run(homework: Homework, execution: Execution) -> dict[str, str]:
+    """Why each question that was not harvested has nothing to check: the first was running when the run
+    stopped, the later ones never started."""
     _ = gettext_for(homework.lang)
-    reason = _("this question did not run to the end: {reason}").format(reason=execution.reason) \
-        if execution.reason else _("this question did not run to the end")
-    return {q.id: reason for q in homework.questions if q.id not in execution.harvested}
+    reason = _reason(homework, execution)
+    running = _("this question did not run to the end: {reason}").format(reason=reason) if reason \
+        else _("this question did not run to the end")
+    after = _("the run stopped before this question: {reason}").format(reason=reason) if reason \
+        else _("the run stopped before this question")
+    missing = [q.id for q in homework.questions if q.id not in execution.harvested]
+    return {qid: running if index == 0 else after for index, qid in enumerate(missing)}
+
+
+def _reason(homework: Homework, execution: Execution) -> str:
+    return execution.reason.text(homework.lang) if execution.reason else ""
 
 
 def _check_of(check: CheckResult) -> Check:
@@ -154,7 +164,8 @@ def _finish(homework: Homework, submission: Submission, status: Status, reason: 
         score=sum(q.score for q in questions), max_score=sum(q.max_score for q in questions),
         seconds=round(time.monotonic() - started, 1), fingerprint=submission_fingerprint(homework, submission),
         homework_fingerprint=homework.fingerprint, questions=questions, checks=checks, figures=figures,
-        sandbox="", name=submission.name, late=submission.late, notes=submission.notes + notes)
+        sandbox="", name=submission.name, late=submission.late,
+        notes=tuple(note.text(homework.lang) for note in submission.notes) + notes)
 
 
 # --- the batch, in the main process --------------------------------------------------------------------------

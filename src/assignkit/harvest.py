@@ -6,9 +6,12 @@ from __future__ import annotations
 import json
 import os
 import stat
+import string
 import tomllib
 from dataclasses import dataclass
 from pathlib import Path
+
+from assignkit.i18n import N_, Message
 
 KERNEL_SOURCE = (Path(__file__).parent / "kernel_harvest.py").read_text()
 KINDS = ("value", "module", "function")
@@ -156,7 +159,26 @@ def _mark_too_large(manifest_path: Path, refused: list[str]) -> None:
     for name in refused:
         artifact = name.removesuffix(".pt")
         if artifact in manifest:
-            manifest[artifact] = {"ok": False, "kind": manifest[artifact].get("kind"),
-                                  "error": f"{artifact} is too large to grade (the limit is "
-                                           f"{MAX_HARVEST_BYTES // 1_000_000} MB for a question)"}
+            too_large = Message(N_("{name} is too large to grade (the limit is {limit} MB for a question)"),
+                                {"name": artifact, "limit": MAX_HARVEST_BYTES // 1_000_000})
+            manifest[artifact] = {"ok": False, "kind": manifest[artifact].get("kind"), "error": str(too_large),
+                                  "message": too_large.message, "params": dict(too_large.params)}
     manifest_path.write_text(json.dumps(manifest))
+
+
+def refusal(entry: dict) -> Message | None:
+    """Why an artifact was not harvested (its manifest entry), in no language yet; None when the entry holds no
+    message id with its parameters (an error of the student's object: its English `error` is all there is).
+    The manifest is written in the student's process, so the id may only name plain parameters it gives."""
+    message, params = entry.get("message"), entry.get("params")
+    if not isinstance(message, str) or not isinstance(params, dict):
+        return None
+    try:
+        fields = [field for _, field, spec, conversion in string.Formatter().parse(message) if field is not None]
+    except ValueError:
+        return None
+    if any(not field.isidentifier() or field not in params for field in fields):
+        return None
+    if any(type(value) not in (str, int, float) for value in params.values()):
+        return None
+    return Message(message, params)

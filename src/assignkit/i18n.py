@@ -13,8 +13,10 @@ from __future__ import annotations
 
 import gettext
 import io
+from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
+from typing import Mapping
 
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
@@ -33,6 +35,23 @@ class UnknownLanguage(ValueError):
 def N_(message: str) -> str:
     """Marks a message id for extraction where it is defined; it is translated where it is shown."""
     return message
+
+
+@dataclass(frozen=True)
+class Message:
+    """Text in no language yet, for typed results: a message id marked with `N_` and its parameters, of which
+    any may itself be a Message. `text(lang)` is what a reader of `lang` sees; str() is the English."""
+
+    message: str
+    params: Mapping[str, object] = field(default_factory=dict)
+
+    def text(self, lang: str) -> str:
+        params = {name: value.text(lang) if isinstance(value, Message) else value
+                  for name, value in self.params.items()}
+        return gettext_for(lang)(self.message).format(**params)
+
+    def __str__(self) -> str:
+        return self.text("en")
 
 
 def check_language(lang: str) -> str:

@@ -3,6 +3,9 @@
 The grader sends this file's text into the kernel, followed by one `harvest(...)` call. It must stay
 self-contained (torch, numpy, json and os only) and never import assignkit. Everything it writes is loaded
 back in the grader with `torch.load(weights_only=True)` or `json.load`; nothing is pickled.
+
+Why an artifact was refused is written as a message id (English, marked with `N_` for the kit's catalog) and
+its parameters, beside the English text, so that the grader shows it in the student's language.
 """
 
 import json
@@ -13,8 +16,18 @@ MAX_DEPTH = 6
 LAYER_TYPES = ("Linear", "ReLU", "Sigmoid", "Tanh", "Identity")
 
 
+def N_(message):
+    """Marks a message id for the kit's catalog, as assignkit.i18n.N_ does (this file cannot import it)."""
+    return message
+
+
 class Refused(Exception):
-    pass
+    """An object the harvest will not save: `message` is the message id, `params` its parameters."""
+
+    def __init__(self, message, **params):
+        super().__init__(message.format(**params))
+        self.message = message
+        self.params = params
 
 
 def harvest(namespace, plan, out_dir):
@@ -26,14 +39,22 @@ def harvest(namespace, plan, out_dir):
         name, kind = item["name"], item["kind"]
         try:
             if name not in namespace:
-                raise Refused(f"{name} is not defined: its answer cell was not filled in, did not run, or raised an error")
+                raise Refused(N_("{name} is not defined: its answer cell was not filled in, did not run, or raised "
+                                 "an error"), name=name)
             payload, info = HARVESTERS[kind](namespace[name], item)
             torch.save(payload, os.path.join(out_dir, name + ".pt"))
             manifest[name] = {"ok": True, "kind": kind, **info}
         except Exception as error:  # anything a student's object does wrong is that artifact's problem only
-            manifest[name] = {"ok": False, "kind": kind, "error": _describe_error(error)}
+            manifest[name] = {"ok": False, "kind": kind, "error": _describe_error(error), **_message_of(error)}
     with open(os.path.join(out_dir, "manifest.json"), "w") as f:
         json.dump(manifest, f)
+
+
+def _message_of(error):
+    """The message id and parameters of a refusal, for the grader to translate; none for other errors."""
+    if isinstance(error, Refused):
+        return {"message": error.message, "params": error.params}
+    return {}
 
 
 def _describe_error(error):
@@ -51,7 +72,7 @@ def harvest_module(obj, item):
     import torch
 
     if not isinstance(obj, torch.nn.Module):
-        raise Refused(f"{item['name']} is a {type(obj).__name__}, not a torch.nn.Module")
+        raise Refused(N_("{name} is a {type}, not a torch.nn.Module"), name=item["name"], type=type(obj).__name__)
     layers = list(obj) if isinstance(obj, torch.nn.Sequential) else [obj]
     described = [describe_layer(layer) for layer in layers]
     state = {key: tensor.detach().cpu().clone().as_subclass(torch.Tensor) for key, tensor in obj.state_dict().items()}
@@ -71,7 +92,7 @@ def describe_layer(layer):
 
 def harvest_function(obj, item):
     if not callable(obj):
-        raise Refused(f"{item['name']} is a {type(obj).__name__}, not a function")
+        raise Refused(N_("{name} is a {type}, not a function"), name=item["name"], type=type(obj).__name__)
     results = []
     for arguments in item["calls"]:
         try:
@@ -100,7 +121,7 @@ def convert(obj, counter, depth):
 
     cls = type(obj)  # not isinstance: an object can claim any class through __class__
     if depth > MAX_DEPTH:
-        raise Refused("nested too deeply")
+        raise Refused(N_("nested more than {depth} levels deep"), depth=MAX_DEPTH)
     if obj is None or cls in (bool, int, float, str):
         _count(counter, len(obj) // 8 if cls is str else 1)
         return obj
@@ -114,13 +135,14 @@ def convert(obj, counter, depth):
         return [convert(x, counter, depth + 1) for x in obj]
     if type(obj) is dict and all(type(k) is str for k in obj):
         return {k: convert(v, counter, depth + 1) for k, v in obj.items()}
-    raise Refused(f"a {type(obj).__name__} cannot be graded; expected a tensor, number, string, or a list of them")
+    raise Refused(N_("a {type} cannot be graded; expected a tensor, number, string, or a list of them"),
+                  type=type(obj).__name__)
 
 
 def _count(counter, value):
     counter[0] += value if type(value) is int else value.numel()
     if counter[0] > MAX_ELEMENTS:
-        raise Refused(f"more than {MAX_ELEMENTS} numbers")
+        raise Refused(N_("more than {limit} numbers"), limit=MAX_ELEMENTS)
     return value
 
 

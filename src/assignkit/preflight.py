@@ -23,7 +23,7 @@ from nbformat.v4 import new_code_cell, new_markdown_cell, new_raw_cell
 from assignkit.cellmatch import grade_id as _grade_id
 from assignkit.cellmatch import is_answer as _is_answer
 from assignkit.cellmatch import match_by_content, nbgrader_flags as _nbgrader
-from assignkit.i18n import N_, gettext_for
+from assignkit.i18n import N_, Message
 from assignkit.submissions import Submission
 
 _NEW_CELL = {"code": new_code_cell, "markdown": new_markdown_cell, "raw": new_raw_cell}
@@ -44,7 +44,7 @@ class NotGradable(Exception):
         self.params = params
 
     def text(self, lang: str) -> str:
-        return gettext_for(lang)(self.message).format(**self.params)
+        return Message(self.message, self.params).text(lang)
 
 
 @dataclass(frozen=True)
@@ -95,7 +95,7 @@ def _readable_cell(number: int, cell: object) -> dict:
     if isinstance(source, list) and all(isinstance(line, str) for line in source):
         source = "".join(source)
     if not (isinstance(source, str) and isinstance(cell.get("cell_type"), str)):
-        raise NotGradable(f"not a notebook: cell {number} has no readable type and source")
+        raise NotGradable(N_("not a notebook: cell {number} has no readable type and source"), number=number)
     metadata = cell.get("metadata")
     return {"cell_type": cell["cell_type"], "source": source,
             "metadata": metadata if isinstance(metadata, dict) else {}}

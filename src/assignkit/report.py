@@ -163,7 +163,7 @@ def _array(values: Any, ndim: int) -> np.ndarray:
     return np.where(np.isfinite(array), array, np.nan)
 
 
-def _draw_curve(fig: MplFigure, figure: Figure) -> None:
+def _draw_curve(fig: MplFigure, figure: Figure, _: Callable[[str], str]) -> None:
     ax = fig.add_subplot()
     x = _array(figure.x, 1)
     scatter = figure.scatter
@@ -171,7 +171,7 @@ def _draw_curve(fig: MplFigure, figure: Figure) -> None:
         sx, sy = _array(scatter[0], 1), _array(scatter[1], 1)
         if sx.shape != sy.shape:
             raise ValueError("scatter x and y differ in length")
-        ax.scatter(sx, sy, s=6, alpha=0.3, color="0.35", linewidths=0, label="data", zorder=1)
+        ax.scatter(sx, sy, s=6, alpha=0.3, color="0.35", linewidths=0, label=_("data"), zorder=1)
     for name, ys in (figure.series or {}).items():
         y = _array(ys, 1)
         if y.shape != x.shape:
@@ -182,7 +182,7 @@ def _draw_curve(fig: MplFigure, figure: Figure) -> None:
     ax.grid(alpha=0.25)
 
 
-def _draw_heatmap(fig: MplFigure, figure: Figure) -> None:
+def _draw_heatmap(fig: MplFigure, figure: Figure, _: Callable[[str], str]) -> None:
     ax = fig.add_subplot()
     x1, x2 = _array(figure.x1, 1), _array(figure.x2, 1)
     z = _array(figure.z, 2)
@@ -199,14 +199,16 @@ DRAWN_PICTURES_KEPT = 256  # about 25 kB each
 
 
 @functools.lru_cache(maxsize=DRAWN_PICTURES_KEPT)
-def _drawn(figure_json: str) -> str:
-    """The PNG data URI of a picture given as the JSON of its Figure. Students who give the same answer under the
-    lecture's seeds send the very same curves: each distinct picture of a batch is drawn once (~0.1 s each)."""
+def _drawn(figure_json: str, lang: str) -> str:
+    """The PNG data URI of a picture given as the JSON of its Figure, its labels in `lang`. Students who give the
+    same answer under the lecture's seeds send the very same curves: each distinct picture of a batch is drawn
+    once (~0.1 s each)."""
     figure = Figure(**json.loads(figure_json))
     draw = _DRAW.get(figure.kind)
     if draw is None:
         raise ValueError("unknown kind")
-    return _render_png(lambda fig: draw(fig, figure))
+    _ = gettext_for(lang)
+    return _render_png(lambda fig: draw(fig, figure, _))
 
 
 def render_figure(figure: Figure, lang: str) -> str:
@@ -214,7 +216,7 @@ def render_figure(figure: Figure, lang: str) -> str:
     _ = gettext_for(lang)
     title = escape(figure.title)
     try:
-        uri = _drawn(json.dumps(asdict(figure)))
+        uri = _drawn(json.dumps(asdict(figure)), lang)
     except Exception:  # one bad picture must not cost the page
         note = '<span class="muted">' + escape(_("(picture could not be drawn)")) + "</span>"
         return f"<figure><figcaption>{title} {note}</figcaption></figure>"
@@ -247,8 +249,8 @@ def _status_html(result: SubmissionResult, _: Callable[[str], str]) -> str:
     if result.status in STOPPED:
         lost = [q.title or q.id for q in result.questions if not q.harvested]
         if lost:
-            parts.append("<br>" + escape(_("Scored 0 because the run stopped before them: {questions}.").format(
-                questions=", ".join(lost))))
+            parts.append("<br>" + escape(_("Scored 0 because the run stopped before they finished: {questions}.")
+                                         .format(questions=", ".join(lost))))
     parts += [f"<br>{escape(note)}" for note in result.notes]
     return f'<div class="status status-{escape(status)}">{"".join(parts)}</div>'
 
@@ -271,7 +273,23 @@ def _checks_html(checks: list[Check], _: Callable[[str], str]) -> str:
     return html
 
 
-def _question_html(question: Question, checks: list[Check], figures: list[Figure], lang: str) -> str:
+# Why a question has no checks, by the status of its submission (not harvested) or at all (harvested).
+NOT_CHECKED = {
+    Status.NOT_GRADABLE: N_("Not checked: the notebook could not be graded (the reason is above)."),
+    Status.GRADER_ERROR: N_("Not checked: the grader failed; this question is checked on the next run."),
+    **{status: N_("Not checked: the run stopped before this question finished.") for status in STOPPED},
+}
+NOT_COLLECTED = N_("Not checked: the answers of this question were not collected.")
+
+
+def _not_checked(status: Status, question: Question) -> str:
+    if question.harvested:
+        return N_("No checks recorded.")
+    return NOT_CHECKED.get(status, NOT_COLLECTED)
+
+
+def _question_html(question: Question, checks: list[Check], figures: list[Figure], status: Status,
+                   lang: str) -> str:
     _ = gettext_for(lang)
     qid, title = question.id, question.title or question.id
     score, max_score = question.score, question.max_score
@@ -280,9 +298,7 @@ def _question_html(question: Question, checks: list[Check], figures: list[Figure
             f'{_points_class(score, max_score)}">{format_number(score)} / {format_number(max_score)}</span></h2>')
     body = _checks_html(checks, _)
     if not checks:
-        note = (_("Not checked: the run stopped before this question.") if not question.harvested
-                else _("No checks recorded."))
-        body = f'<p class="muted">{escape(note)}</p>'
+        body = f'<p class="muted">{escape(_(_not_checked(status, question)))}</p>'
     return f"<section>{head}{body}{''.join(render_figure(f, lang) for f in figures)}</section>"
 
 
@@ -294,13 +310,13 @@ def render_feedback(result: SubmissionResult, lang: str) -> str:
     student, homework = result.student, result.homework
     known = {q.id for q in result.questions}
     sections = [_question_html(q, [c for c in result.checks if c.question == q.id],
-                               [f for f in result.figures if f.question == q.id], lang)
+                               [f for f in result.figures if f.question == q.id], result.status, lang)
                 for q in result.questions]
     other_checks = [c for c in result.checks if c.question not in known]
     other_figures = [f for f in result.figures if f.question not in known]
     if other_checks or other_figures:
         sections.append(_question_html(Question("", _("Other checks"), True, 0.0, 0.0), other_checks, other_figures,
-                                       lang))
+                                       result.status, lang))
     score, max_score = result.score, result.max_score
     name = f" ({escape(result.name)})" if result.name else ""
     late = ' <span class="partial">' + escape(_("late")) + "</span>" if result.late else ""

@@ -28,6 +28,8 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 from pathlib import Path, PurePosixPath
 
+from assignkit.i18n import N_, Message
+
 MB = 1024 * 1024
 MAX_NOTEBOOK_BYTES = 100 * MB
 
@@ -51,10 +53,10 @@ class Submission:
     student: str  # file stem, <student> of submitted/<student>/<hw>/<hw>.ipynb, Moodle participant id, Canvas user id
     origin: str  # where it came from, for messages: "a/kim.ipynb" or "class.zip:submitted/kim/hw1/hw1.ipynb"
     content: bytes  # the raw file bytes; empty when `problem` is set
-    problem: str | None = None  # why the bytes could not be read ("file is 230 MB; the limit is 100 MB")
+    problem: Message | None = None  # why the bytes could not be read ("file is 230 MB; the limit is 100 MB")
     name: str = ""  # the student's name as the LMS wrote it (Moodle, Canvas); "" when it gave none
     late: bool = False  # the LMS marked the submission late (Canvas)
-    notes: tuple[str, ...] = ()  # what the TA should know about how this file was chosen (Korean, then English)
+    notes: tuple[Message, ...] = ()  # what the TA and the student should know about how this file was chosen
 
 
 @dataclass(frozen=True)
@@ -69,7 +71,7 @@ class _Pick:
     name: str  # the _Entry.name to read
     display_name: str = ""
     late: bool = False
-    notes: tuple[str, ...] = ()
+    notes: tuple[Message, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -294,11 +296,11 @@ def _newest(student: str, candidates: list[_Candidate], homework: str) -> _Pick:
     """The newest notebook named like the homework (any notebook when none is), and a note when there were more."""
     named = [c for c in candidates if _named_like(c.file, homework)] or candidates
     chosen = max(named, key=lambda c: c.order)
-    notes: tuple[str, ...] = ()
+    notes: tuple[Message, ...] = ()
     if len(candidates) > 1:
         others = ", ".join(sorted(c.file for c in candidates if c is not chosen))
-        notes = (f"제출 파일 {len(candidates)}개 중 최신 파일 {chosen.file}로 채점 "
-                 f"(graded the newest of {len(candidates)} submitted notebooks: {chosen.file}; not graded: {others})",)
+        notes = (Message(N_("graded the newest of {count} submitted notebooks: {chosen}; not graded: {others}"),
+                         {"count": len(candidates), "chosen": chosen.file, "others": others}),)
     return _Pick(_student_id(student), chosen.entry.name, chosen.name, chosen.late, notes)
 
 
@@ -333,7 +335,8 @@ def _read_file(pick: _Pick, path: Path) -> Submission:
         with path.open("rb") as stream:
             content = stream.read(MAX_NOTEBOOK_BYTES + 1)
     except OSError as error:
-        return replace(found, problem=f"could not read the file: {error.strerror or error}")
+        return replace(found, problem=Message(N_("could not read the file: {error}"),
+                                              {"error": str(error.strerror or error)}))
     if len(content) > MAX_NOTEBOOK_BYTES:
         return replace(found, problem=_too_big(len(content)))
     return replace(found, content=content)
@@ -347,7 +350,7 @@ def _read_member(archive: zipfile.ZipFile, info: zipfile.ZipInfo, pick: _Pick, o
         with archive.open(info) as stream:
             content = stream.read(MAX_NOTEBOOK_BYTES + 1)
     except Exception as error:  # noqa: BLE001 - zipfile raises many types (CRC, encryption, codec); one row each
-        return replace(found, problem=f"could not read it from the zip: {error}")
+        return replace(found, problem=Message(N_("could not read it from the zip: {error}"), {"error": str(error)}))
     if len(content) > MAX_NOTEBOOK_BYTES:  # the header understated the size
         return replace(found, problem=_too_big(len(content)))
     return replace(found, content=content)
@@ -357,8 +360,9 @@ def _found(pick: _Pick, origin: str) -> Submission:
     return Submission(pick.student, origin, b"", name=pick.display_name, late=pick.late, notes=pick.notes)
 
 
-def _too_big(size: int) -> str:
-    return f"file is {math.ceil(size / MB)} MB; the limit is {MAX_NOTEBOOK_BYTES // MB} MB"
+def _too_big(size: int) -> Message:
+    return Message(N_("the file is {size} MB; the limit is {limit} MB"),
+                   {"size": math.ceil(size / MB), "limit": MAX_NOTEBOOK_BYTES // MB})
 
 
 def _member_name(info: zipfile.ZipInfo) -> str:
