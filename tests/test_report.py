@@ -270,6 +270,8 @@ def test_a_picture_is_drawn_once_per_batch_and_a_changed_one_again(monkeypatch):
     nudged = replace(result.figures[0], series={k: [v + 1e-6 for v in s] for k, s in result.figures[0].series.items()})
     changed = report.render_feedback(replace(result, figures=(nudged, *result.figures[1:])), "en")
     assert len(drawn) == 3 and png_images(changed)[1] == png_images(first)[1]
+    report.render_feedback(graded_result("choi04"), "ko")  # the same curves, labelled in another language
+    assert len(drawn) == 5
     report._drawn.cache_clear()
     assert png_images(report.render_feedback(graded_result("kim01"), "en")) == png_images(first)  # drawn afresh
 
