@@ -29,8 +29,10 @@ release: $(INSTALLED)
 validate: $(INSTALLED)
 	$(BIN)/assignkit validate
 
+# A class of K = 32 per homework, every configuration (tens of minutes; run it on a quiet machine).
+# A short smoke: make bench BENCH_ARGS="--k 2 --homeworks tiny --configs plain,compute,kernel-2"
 bench: $(INSTALLED)
-	$(BIN)/python benchmarks/grade_vs_nbgrader.py
+	$(BIN)/python benchmarks/grade_vs_nbgrader.py $(BENCH_ARGS)
 
 # Message ids of the kit's own strings, from the code, into the Korean catalog (then translate new/fuzzy entries).
 locale: $(INSTALLED)

@@ -1,154 +1,382 @@
-"""Grade the same K submissions with `assignkit grade` and with `nbgrader autograde`; print seconds per submission.
+"""Grade a class-like batch of K submissions per homework every way there is, in one run; print seconds per
+submission, ratios, the students' own compute, the grader's overhead and peak memory. Figures only, no assertions.
 
-Measured, each on the same K notebooks (half the solution, half the blank release, under different student names):
-  plain      nbclient in this process, one fresh kernel per notebook: kernel start + the student's own code
-  assignkit  `assignkit grade --jobs 1` and `--jobs N`, as a command (wall time / K)
-  nbgrader   `nbgrader autograde --force` in a scratch nbgrader course (it grades one submission at a time)
-Overhead per submission = assignkit --jobs 1 per submission - plain per submission. Figures only, no assertions.
+The K submissions of a homework cycle through three kinds, in this order: the solution (the source notebook),
+a sample from examples/submissions/<hw>/ (full marks, partial, blank, crashed, broken) or the blank release, and a
+wrong answer of tests/ (tests/hw1/mutants.py, tests/hw2/mutants.py; tiny's from tests/test_grade.py and
+tests/test_grade_hostile.py); so about a third of a class is right, a third is the samples, a third is wrong.
 
-    .venv/bin/python benchmarks/grade_vs_nbgrader.py [--k 8] [--course tests/course] [--homework tiny]
-                                                     [--jobs CORES] [--repeat 1]
+Configurations (--configs, in this order):
+  plain     nbclient in this process, a fresh kernel per notebook, in a folder holding the release's data files,
+            nothing else: kernel start + the student's code (torch on one thread, as the grader's kernels)
+  compute   the students' own compute: a fresh kernel per notebook, first an untimed warm-up cell (the stack
+            imported, one Adam step: what a warm interpreter has done before it forks), then the notebook's
+            cells; the sum over its cells of (shell.execute_reply - iopub.execute_input), the kernel's own
+            timestamps from nbclient's record_timing, i.e. the time the cells ran inside the kernel
+  fork-N    `assignkit grade --executor fork --jobs N` as a command, wall time / K
+  kernel-N  `assignkit grade --executor kernel --jobs N` (without --executor where grade has no such option)
+  nbgrader  `nbgrader autograde --force` in a scratch nbgrader course (one submission at a time, its own
+            gradebook; cell timeout 120 s as assignkit's)
+Overhead per submission = fork-1 (else the first assignkit config at one job) per submission - compute.
+Peak memory of every assignkit run: the largest sum, over the command's process tree (workers, kernels, forked
+children), of the proportional set size (PSS, /proc/<pid>/smaps_rollup), sampled every 0.2 s.
+
+    .venv/bin/python benchmarks/grade_vs_nbgrader.py [--k 32] [--homeworks tiny,hw1_loss_comparison,hw2_dnn]
+                                                     [--configs plain,compute,fork-1,fork-2,kernel-2,nbgrader]
 """
 
 from __future__ import annotations
 
 import argparse
 import csv
+import importlib.util
 import os
 import shutil
 import subprocess
 import sys
 import tempfile
+import threading
 import time
+from collections import Counter
+from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 
 import nbformat
 from nbclient import NotebookClient
+from nbclient.exceptions import CellTimeoutError, DeadKernelError
 
 ROOT = Path(__file__).resolve().parent.parent
+TESTS = ROOT / "tests"
 BIN = Path(sys.executable).parent  # the venv's bin: assignkit, nbgrader, and the alembic nbgrader calls via PATH
 CELL_TIMEOUT = 120  # assignkit's default per-cell timeout; given to nbgrader too (its own default is 30 s)
-# assignkit's kernels get ASSIGNKIT_GRADING=1 (the homeworks then skip their plots); nbgrader's and the plain
-# kernels get it too, so all run the same code. The plain kernels also get assignkit's one torch thread, so the
-# overhead is the grader's own; nbgrader keeps its default threads.
+HOMEWORKS = ("tiny", "hw1_loss_comparison", "hw2_dnn")
+CONFIGS = ("plain", "compute", "fork-1", "fork-2", "kernel-2", "nbgrader")
+# Every kernel gets ASSIGNKIT_GRADING=1, as assignkit sets it (the homeworks then skip their pictures), so every
+# configuration runs the same student code; plain and compute kernels also get the grader's one torch thread.
 GRADING = {"ASSIGNKIT_GRADING": "1"}
 AS_GRADED = {**os.environ, **GRADING, "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
+WARM_UP = """import matplotlib, numpy, pandas, torch
+import matplotlib.pyplot
+torch.set_num_threads(1)
+_net = torch.nn.Linear(1, 1)
+_opt = torch.optim.Adam(_net.parameters())
+_net(torch.ones(1, 1)).sum().backward()
+_opt.step()
+del _net, _opt"""
 
 
-def run(command: list[str], cwd: Path) -> tuple[float, str]:
-    """Seconds `command` takes, and its stdout; raises with its output if it fails."""
-    env = {**os.environ, **GRADING, "PATH": f"{BIN}{os.pathsep}{os.environ.get('PATH', '')}"}
-    started = time.monotonic()
-    done = subprocess.run(command, cwd=cwd, env=env, capture_output=True, text=True)
+def load() -> str:
+    return " ".join(f"{v:.2f}" for v in os.getloadavg())
+
+
+# ---------------------------------------------------------------- the class
+
+
+def _module(path: Path, name: str):
+    spec = importlib.util.spec_from_file_location(name, path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def course_for(homework: str, scratch: Path) -> Path:
+    """The course folder: the repository, or for `tiny` a copy of tests/course released into scratch."""
+    if homework != "tiny":
+        return ROOT
+    from assignkit.layout import Course
+    from assignkit.release import release
+
+    root = scratch / "tiny-course"
+    shutil.copytree(TESTS / "course", root, ignore=shutil.ignore_patterns("release", ".nbgrader", "__pycache__"))
+    release(Course(root), "tiny")
+    return root
+
+
+def pools(course: Path, homework: str) -> tuple[list[tuple[str, bytes]], list[tuple[str, bytes]]]:
+    """(samples, wrong answers) of a homework as (name, notebook bytes)."""
+    from assignkit.layout import Course
+
+    if str(TESTS) not in sys.path:
+        sys.path.insert(0, str(TESTS))  # tests' own modules import each other by name (conftest, mutation)
+    blank = ("blank_release", Course(course).release_notebook(homework).read_bytes())
+    if homework == "tiny":
+        from conftest import tiny_notebook
+        from test_grade import WRONG_WEIGHTS
+        from test_grade_hostile import CORRECT_Q2
+
+        tiny = Course(course)
+        wrong = {"wrong_weights": WRONG_WEIGHTS,
+                 "partly_right": {"q2_net_answer": CORRECT_Q2.replace("fill_(2.0)", "fill_(3.0)")},
+                 "q1_times_3": {"q1_tensor_answer": "t = x * 3"},
+                 "q3_adds": {"q3_double_answer": "def double(v):\n    return v + v + 1"}}
+        return [blank], [(name, tiny_notebook(tiny, answers).encode()) for name, answers in wrong.items()]
+    samples = [(p.stem, p.read_bytes()) for p in sorted((ROOT / "examples" / "submissions" / homework).glob("*.ipynb"))]
+    short = {"hw1_loss_comparison": "hw1", "hw2_dnn": "hw2"}[homework]
+    mutants = _module(TESTS / short / "mutants.py", f"{short}_mutants")
+    source = Course(course).source_notebook(homework)
+    wrong = [(m.name, nbformat.writes(mutants.make_mutant(source, m)).encode())
+             for m in mutants.MUTANTS + mutants.CASCADES]
+    return samples + [blank], wrong
+
+
+def make_class(course: Path, homework: str, k: int, submitted: Path) -> list[tuple[str, Path]]:
+    """K notebooks in nbgrader's layout submitted/<student>/<hw>/<hw>.ipynb; (kind, path) of each, the kind
+    being solution, sample or wrong."""
+    from assignkit.layout import Course
+
+    samples, wrong = pools(course, homework)
+    made = []
+    for i in range(k):
+        kind = ("solution", "sample", "wrong")[i % 3]
+        content = {"solution": Course(course).source_notebook(homework).read_bytes(),
+                   "sample": samples[(i // 3) % len(samples)][1], "wrong": wrong[(i // 3) % len(wrong)][1]}[kind]
+        path = submitted / f"student{i + 1:02d}" / homework / f"{homework}.ipynb"
+        path.parent.mkdir(parents=True)
+        path.write_bytes(content)
+        made.append((kind, path))
+    return made
+
+
+# ---------------------------------------------------------------- the ways of running it
+
+
+@dataclass
+class Row:
+    config: str
+    seconds: float  # wall seconds for the whole batch
+    load_before: str
+    load_after: str
+    note: str = ""
+    peak_mb: float | None = None
+    statuses: Counter = field(default_factory=Counter)
+
+
+def _execute(path: Path, data_folder: Path, warm_up: bool) -> tuple[float, float, str]:
+    """(wall seconds, seconds the notebook's cells ran inside the kernel, outcome) of one notebook in a fresh
+    kernel; the kernel is stopped at once, as assignkit does (nbclient's default graceful shutdown adds ~0.7 s)."""
+    try:
+        nb = nbformat.reads(path.read_text(), as_version=4)
+    except Exception:  # the broken sample: no notebook to run, as in assignkit (not_gradable)
+        return 0.0, 0.0, "not a notebook"
+    if warm_up:
+        nb.cells.insert(0, nbformat.v4.new_code_cell(WARM_UP))
+    outcome = "ran"
+    with tempfile.TemporaryDirectory(prefix="plain-") as workdir:
+        for data in data_folder.iterdir():
+            if data.is_file() and data.suffix != ".ipynb":
+                shutil.copy(data, workdir)
+        client = NotebookClient(nb, kernel_name="python3", timeout=CELL_TIMEOUT, allow_errors=True,
+                                shutdown_kernel="immediate", record_timing=True,
+                                resources={"metadata": {"path": workdir}})
+        started = time.monotonic()
+        try:
+            client.execute(env=AS_GRADED, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        except (CellTimeoutError, DeadKernelError) as error:
+            outcome = type(error).__name__
+        wall = time.monotonic() - started
+    cells = [c for c in nb.cells[1 if warm_up else 0:] if c.cell_type == "code"]
+    return wall, sum(_cell_seconds(c) for c in cells), outcome
+
+
+def _cell_seconds(cell) -> float:
+    timing = cell.metadata.get("execution", {})
+    began, ended = timing.get("iopub.execute_input"), timing.get("shell.execute_reply")
+    if not began or not ended:
+        return 0.0  # did not run (after a dead kernel)
+    parse = lambda stamp: datetime.fromisoformat(stamp.replace("Z", "+00:00"))  # noqa: E731
+    return (parse(ended) - parse(began)).total_seconds()
+
+
+def run_plain(notebooks: list[Path], data_folder: Path, warm_up: bool) -> tuple[Row, float]:
+    """The plain (or, with warm_up, the compute) row, and the total seconds of the cells inside the kernels."""
+    before, outcomes, wall, inside = load(), Counter(), 0.0, 0.0
+    for path in notebooks:
+        seconds, cells, outcome = _execute(path, data_folder, warm_up)
+        wall, inside = wall + seconds, inside + cells
+        outcomes[outcome] += 1
+    note = f"(wall time, warm-up included; the cells ran {inside / len(notebooks):.2f} s/submission)" if warm_up else ""
+    return Row("compute" if warm_up else "plain", wall, before, load(), note, statuses=outcomes), inside
+
+
+class PeakMemory:
+    """The largest PSS sum over a process and its descendants, sampled in a thread."""
+
+    def __init__(self, pid: int):
+        self.pid, self.peak_kb = pid, 0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._loop, daemon=True)
+
+    def __enter__(self) -> "PeakMemory":
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self._stop.set()
+        self._thread.join()
+
+    def _loop(self) -> None:
+        while not self._stop.wait(0.2):
+            self.peak_kb = max(self.peak_kb, sum(_pss_kb(pid) for pid in _tree(self.pid)))
+
+
+def _tree(root: int) -> list[int]:
+    children: dict[int, list[int]] = {}
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        children.setdefault(int(fields[1]), []).append(int(stat.parent.name))
+    found, todo = [], [root]
+    while todo:
+        pid = todo.pop()
+        found.append(pid)
+        todo.extend(children.get(pid, []))
+    return found
+
+
+def _pss_kb(pid: int) -> int:
+    try:
+        for line in Path(f"/proc/{pid}/smaps_rollup").read_text().splitlines():
+            if line.startswith("Pss:"):
+                return int(line.split()[1])
+    except (OSError, ValueError):
+        pass
+    return 0
+
+
+def run_assignkit(config: str, course: Path, homework: str, submitted: Path, out: Path, has_executor: bool) -> Row:
+    executor, jobs = config.split("-")
+    command = [str(BIN / "assignkit"), "grade", homework, str(submitted), "--out", str(out), "--course", str(course),
+               "--jobs", jobs]
+    if has_executor:
+        command += ["--executor", executor]
+    env = {**os.environ, "PATH": f"{BIN}{os.pathsep}{os.environ.get('PATH', '')}"}
+    before, started = load(), time.monotonic()
+    process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    with PeakMemory(process.pid) as memory:
+        stdout, stderr = process.communicate()
     seconds = time.monotonic() - started
-    if done.returncode != 0:
-        raise RuntimeError(f"{' '.join(command)} failed ({done.returncode}):\n{done.stdout}\n{done.stderr}")
-    return seconds, done.stdout
+    if process.returncode != 0:
+        raise RuntimeError(f"{' '.join(command)} failed ({process.returncode}):\n{stdout}\n{stderr}")
+    with open(out / "grades.csv", newline="") as grades:
+        statuses = Counter(row["status"] for row in csv.DictReader(grades))
+    note = stdout.strip().splitlines()[0] if stdout.strip() else ""
+    return Row(config, seconds, before, load(), note, memory.peak_kb / 1024, statuses)
 
 
-def make_nbgrader_course(course: Path, homework: str, k: int, scratch: Path) -> list[Path]:
-    """A scratch nbgrader course: source/<hw> copied, released by nbgrader, and K notebooks in submitted/."""
+def make_nbgrader_course(course: Path, homework: str, made: list[tuple[str, Path]], scratch: Path) -> None:
+    """A scratch nbgrader course: source/<hw> copied, released by nbgrader, and the class in submitted/."""
     shutil.copytree(course / "source" / homework, scratch / "source" / homework)  # symlinked data copied as files
     config = (course / "nbgrader_config.py").read_text() if (course / "nbgrader_config.py").is_file() else \
         "c = get_config()  # noqa: F821\n"
     config += f"\nc.CourseDirectory.root = {str(scratch)!r}\nc.CourseDirectory.db_url = " \
               f"{'sqlite:///' + str(scratch / 'gradebook.db')!r}\nc.Execute.timeout = {CELL_TIMEOUT}\n"
     (scratch / "nbgrader_config.py").write_text(config)
-    run([str(BIN / "nbgrader"), "generate_assignment", homework, "--force"], scratch)
-    solution = scratch / "source" / homework / f"{homework}.ipynb"
-    blank = scratch / "release" / homework / f"{homework}.ipynb"
-    notebooks = []
-    for i in range(k):
-        target = scratch / "submitted" / f"student{i + 1:02d}" / homework / f"{homework}.ipynb"
-        target.parent.mkdir(parents=True)
-        shutil.copy(blank if i % 2 else solution, target)
-        notebooks.append(target)
-    return notebooks
+    env = {**os.environ, "PATH": f"{BIN}{os.pathsep}{os.environ.get('PATH', '')}"}
+    subprocess.run([str(BIN / "nbgrader"), "generate_assignment", homework, "--force"], cwd=scratch, env=env,
+                   check=True, capture_output=True)
+    shutil.copytree(made[0][1].parents[2], scratch / "submitted")
 
 
-def time_plain(notebooks: list[Path], data_folder: Path) -> float:
-    """Seconds per notebook of a plain nbclient run in a fresh kernel, in a folder holding the homework's data.
-
-    The kernel is stopped at once, as assignkit does (nbclient's default, a graceful shutdown, adds ~0.7 s).
-    """
-    total = 0.0
-    for notebook in notebooks:
-        with tempfile.TemporaryDirectory(prefix="plain-") as workdir:
-            for path in data_folder.iterdir():
-                if path.is_file() and path.suffix != ".ipynb":
-                    shutil.copy(path, workdir)
-            nb = nbformat.read(notebook, as_version=4)
-            client = NotebookClient(nb, kernel_name="python3", timeout=CELL_TIMEOUT, allow_errors=True,
-                                    shutdown_kernel="immediate", resources={"metadata": {"path": workdir}})
-            started = time.monotonic()
-            client.execute(env=AS_GRADED, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-            total += time.monotonic() - started
-    return total / len(notebooks)
-
-
-def time_assignkit(course: Path, homework: str, submitted: Path, jobs: int, out: Path) -> tuple[float, str]:
-    """Wall seconds of `assignkit grade --jobs N` over the submitted/ tree, and its summary line."""
-    seconds, stdout = run([str(BIN / "assignkit"), "grade", homework, str(submitted), "--out", str(out),
-                           "--course", str(course), "--jobs", str(jobs)], ROOT)
-    summary = stdout.strip().splitlines()[0]
-    with open(out / "grades.csv", newline="") as grades:
-        if {row["status"] for row in csv.DictReader(grades)} != {"graded"}:
-            raise RuntimeError(f"assignkit did not grade every submission, so its times mean nothing: {summary}")
-    return seconds, summary
-
-
-def time_nbgrader(scratch: Path, homework: str) -> tuple[float, str]:
-    """Wall seconds of `nbgrader autograde` over the scratch course's submitted/ tree, and a note on timeouts."""
-    seconds, _ = run([str(BIN / "nbgrader"), "autograde", homework, "--force"], scratch)
+def run_nbgrader(scratch: Path, homework: str) -> Row:
+    env = {**os.environ, **GRADING, "PATH": f"{BIN}{os.pathsep}{os.environ.get('PATH', '')}"}
+    before, started = load(), time.monotonic()
+    # nbgrader exits non-zero when a submission fails (the broken sample); the others are autograded all the same
+    subprocess.run([str(BIN / "nbgrader"), "autograde", homework, "--force"], cwd=scratch, env=env,
+                   capture_output=True, text=True)
+    seconds = time.monotonic() - started
     graded = list((scratch / "autograded").glob(f"*/{homework}/{homework}.ipynb"))
     submitted = list((scratch / "submitted").glob(f"*/{homework}/{homework}.ipynb"))
-    if len(graded) != len(submitted):
-        raise RuntimeError(f"nbgrader autograded {len(graded)} of {len(submitted)} submissions")
     timeouts = sum("CellTimeoutError" in path.read_text() for path in graded)
-    return seconds, f"; {timeouts} hit the {CELL_TIMEOUT} s cell timeout" if timeouts else ""
+    note = f"{len(graded)} of {len(submitted)} autograded" \
+        + (" (nbgrader gives up on a broken notebook and on a dead kernel)" if len(graded) < len(submitted) else "") \
+        + (f", {timeouts} hit the cell timeout" if timeouts else "")
+    return Row("nbgrader", seconds, before, load(), note, statuses=Counter(autograded=len(graded)))
 
 
-def measure(course: Path, homework: str, scratch: Path, notebooks: list[Path], jobs: int, index: int
-            ) -> tuple[dict[str, float], str]:
-    """Seconds per submission of each way of running the K notebooks, and notes on what the graders did."""
-    k = len(notebooks)
-    plain = time_plain(notebooks, course / "release" / homework)
-    one, summary = time_assignkit(course, homework, scratch / "submitted", 1, scratch.parent / f"out-j1-{index}")
-    many, _ = time_assignkit(course, homework, scratch / "submitted", jobs, scratch.parent / f"out-j{jobs}-{index}")
-    nbgrader, note = time_nbgrader(scratch, homework)
-    return {"plain": plain, "assignkit 1": one / k, "assignkit n": many / k, "nbgrader": nbgrader / k}, summary + note
+# ---------------------------------------------------------------- one homework
+
+
+def bench(homework: str, k: int, configs: list[str], has_executor: bool, scratch: Path) -> None:
+    course = course_for(homework, scratch)
+    made = make_class(course, homework, k, scratch / "class" / "submitted")
+    notebooks = [path for _, path in made]
+    data_folder = course / "release" / homework
+    kinds = Counter(kind for kind, _ in made)
+    print(f"\n## {homework}: K = {k} ({', '.join(f'{n} {kind}' for kind, n in kinds.items())}), "
+          f"{os.cpu_count()} cores", flush=True)
+    _execute(notebooks[0], data_folder, False)  # warm-up: disk caches, the first kernel start
+    rows: dict[str, Row] = {}
+    compute_inside = None
+    for config in configs:
+        if config in ("plain", "compute"):
+            rows[config], inside = run_plain(notebooks, data_folder, warm_up=config == "compute")
+            if config == "compute":
+                compute_inside = inside
+        elif config == "nbgrader":
+            make_nbgrader_course(course, homework, made, scratch / "nbgrader")
+            rows[config] = run_nbgrader(scratch / "nbgrader", homework)
+        else:
+            if config.startswith("fork") and not has_executor:
+                print(f"  {config}: skipped: `assignkit grade` has no --executor here (the fork executor is not "
+                      "merged); the kernel rows use the only executor there is", flush=True)
+                continue
+            rows[config] = run_assignkit(config, course, homework, scratch / "class" / "submitted",
+                                         scratch / f"out-{config}", has_executor)
+        row = rows[config]
+        print(f"  {config:9} {row.seconds / k:7.2f} s/submission   load {row.load_before} -> {row.load_after}   "
+              f"{dict(row.statuses)}{'   ' + row.note if row.note else ''}", flush=True)
+    report(homework, k, rows, compute_inside)
+
+
+def report(homework: str, k: int, rows: dict[str, Row], compute_inside: float | None) -> None:
+    per = {name: row.seconds / k for name, row in rows.items()}
+    print(f"\n  {'seconds per submission':24}{'s':>8}{'/ nbgrader':>12}{'/ plain':>10}{'peak MB':>10}   load (1, 5, 15 min)")
+    for name, row in rows.items():
+        ratio = lambda base: f"{per[name] / per[base]:.2f}" if base in per and per[base] else "n/a"  # noqa: E731
+        peak = f"{row.peak_mb:.0f}" if row.peak_mb is not None else ""
+        print(f"  {name:24}{per[name]:8.2f}{ratio('nbgrader'):>12}{ratio('plain'):>10}{peak:>10}   {row.load_after}")
+    if compute_inside is None:
+        print("  students' compute: not measured (add `compute` to --configs)")
+        return
+    compute = compute_inside / k
+    print(f"  students' own compute (cells inside a warmed kernel) {compute:.2f} s/submission")
+    single = next((name for name in ("fork-1", "kernel-1") if name in per), None)
+    if single:
+        print(f"  grader's overhead = {single} - compute = {per[single] - compute:.2f} s/submission")
+    for name in (n for n in per if n.endswith("-2")):
+        print(f"  {name}: {per[name]:.2f} s/submission against 0.55 x compute + 0.3 s = {0.55 * compute + 0.3:.2f}"
+              + (f"; throughput {per['nbgrader'] / per[name]:.2f}x nbgrader's" if "nbgrader" in per else ""))
+    if "fork-1" in per and "plain" in per:
+        print(f"  fork-1 / plain = {per['fork-1'] / per['plain']:.2f}")
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--k", type=int, default=8, help="number of submissions (default 8)")
-    parser.add_argument("--course", type=Path, default=ROOT / "tests" / "course", help="course folder")
-    parser.add_argument("--homework", default="tiny", help="homework name (e.g. hw1_loss_comparison, hw2_dnn)")
-    parser.add_argument("--jobs", type=int, default=os.cpu_count() or 1, help="parallel run (default: cores)")
-    parser.add_argument("--repeat", type=int, default=1, help="measure N times, keep each one's best (default 1)")
+    parser.add_argument("--k", type=int, default=32, help="submissions per homework (default 32)")
+    parser.add_argument("--homeworks", default=",".join(HOMEWORKS), help=f"comma-separated (default {','.join(HOMEWORKS)})")
+    parser.add_argument("--configs", default=",".join(CONFIGS),
+                        help=f"comma-separated, any of plain, compute, nbgrader, fork-N, kernel-N (default {','.join(CONFIGS)})")
     args = parser.parse_args()
-    course = args.course.resolve()
-    if not (course / "release" / args.homework / f"{args.homework}.ipynb").is_file():
-        sys.exit(f"{course}/release/{args.homework} is missing: run `assignkit release {args.homework}` first")
+    homeworks, configs = args.homeworks.split(","), args.configs.split(",")
+    unknown = [c for c in configs if c not in ("plain", "compute", "nbgrader") and
+               not (c.partition("-")[0] in ("fork", "kernel") and c.partition("-")[2].isdigit())]
+    if unknown or not set(homeworks) <= set(HOMEWORKS):
+        sys.exit(f"unknown configs {unknown} or homeworks {sorted(set(homeworks) - set(HOMEWORKS))}")
+    help_text = subprocess.run([str(BIN / "assignkit"), "grade", "--help"], capture_output=True, text=True).stdout
+    has_executor = "--executor" in help_text
+    print(f"load average before the run: {load()}; {os.cpu_count()} cores; assignkit grade "
+          + ("has --executor" if has_executor else "has no --executor: fork rows are skipped, kernel rows run "
+             "without the option"), flush=True)
+    with tempfile.TemporaryDirectory(prefix="assignkit-bench-") as tmp:
+        for homework in homeworks:
+            scratch = Path(tmp) / homework
+            scratch.mkdir()
+            bench(homework, args.k, configs, has_executor, scratch)
+    print(f"\nload average after the run: {load()}")
 
-    print(f"load average before the run: {os.getloadavg()[0]:.2f}", flush=True)
-    with tempfile.TemporaryDirectory(prefix="assignkit-bench-", ) as tmp:
-        scratch = Path(tmp) / "nbgrader-course"
-        notebooks = make_nbgrader_course(course, args.homework, args.k, scratch)
-        time_plain(notebooks[:1], course / "release" / args.homework)  # warm-up: disk caches, first kernel start
-        runs = [measure(course, args.homework, scratch, notebooks, args.jobs, i) for i in range(args.repeat)]
-    best = {name: min(times[name] for times, _ in runs) for name in runs[0][0]}  # other load only adds time
-
-    print(f"homework {args.homework} ({course}), {args.k} submissions ({(args.k + 1) // 2} solution, "
-          f"{args.k // 2} blank), {os.cpu_count()} cores, best of {args.repeat}; assignkit: {runs[-1][1]}")
-    print(f"{'seconds per submission':42}")
-    for name, key in [("plain execution (kernel + student code)", "plain"), ("assignkit grade --jobs 1", "assignkit 1"),
-                      (f"assignkit grade --jobs {args.jobs}", "assignkit n"), ("nbgrader autograde", "nbgrader")]:
-        print(f"  {name:40}{best[key]:8.2f}")
-    print(f"{'ratio assignkit/nbgrader, --jobs 1':42}{best['assignkit 1'] / best['nbgrader']:8.2f}")
-    print(f"{f'ratio assignkit/nbgrader, --jobs {args.jobs}':42}{best['assignkit n'] / best['nbgrader']:8.2f}")
-    print(f"{'assignkit overhead per submission, s':42}{best['assignkit 1'] - best['plain']:8.2f}"
-          "   (--jobs 1 minus plain execution)")
 
 if __name__ == "__main__":
     main()

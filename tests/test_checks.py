@@ -1,15 +1,17 @@
 """The check plugin on hand-made artifacts: accessors, rebuilt networks, messages, points."""
 
 import json
+import multiprocessing
 import sys
 import textwrap
+import time
 
 import pytest
 import torch
 
-from assignkit.checks import (ChecksError, HarvestedQuestion, MissingArtifact, architecture, expect_architecture,
-                              expect_at_least, expect_at_most, expect_choice, expect_trained_as, question_points,
-                              run_checks, training_cause)
+from assignkit.checks import (ChecksError, HarvestedQuestion, MissingArtifact, ReferenceCache, architecture,
+                              expect_architecture, expect_at_least, expect_at_most, expect_choice, expect_trained_as,
+                              input_key, question_points, run_checks, training_cause)
 from assignkit.kernel_harvest import harvest
 
 
@@ -365,3 +367,113 @@ def test_an_unanswered_question_is_reported_once_as_not_answered(tmp_path):
     assert first.message.startswith("미응답") and not first.passed
     assert again.message == "검사하지 않음: 위의 test_value이(가) 같은 이유로 실패했습니다"
     assert other.passed
+
+
+def test_input_key_tells_apart_inputs_differing_in_one_bit_dtype_shape_or_type():
+    x = torch.linspace(-1, 1, 7)
+    nudged = x.clone()
+    nudged[3] = torch.nextafter(nudged[3], torch.tensor(2.0))
+    keys = {input_key(inputs) for inputs in [
+        ("train", x, 0.05), ("train", nudged, 0.05), ("train", x.double(), 0.05), ("train", x.reshape(7, 1), 0.05),
+        ("train", x, 0.05 + 1e-17 * 2), ("train", x, 1), ("train", x, "0.05"), ("train", [x], 0.05), ("fit", x, 0.05)]}
+    assert len(keys) == 9
+    assert input_key(("train", x, 0.05)) == input_key(("train", x.clone(), 0.05))
+    assert input_key(("train", x[::2])) == input_key(("train", x[::2].contiguous()))  # a view is keyed by its values
+    with pytest.raises(TypeError, match="dict"):
+        input_key(("train", {"lr": 0.05}))
+
+
+
+def test_shared_cache_computes_once_and_every_reader_gets_the_same_bits(tmp_path):
+    calls = []
+
+    def compute():
+        calls.append(1)
+        return {"what": torch.randn(50, 2, dtype=torch.float64), "final": (0.1, -0.2)}
+
+    first = ReferenceCache(tmp_path / "cache").get(("run", 1.0), compute)
+    again = ReferenceCache(tmp_path / "cache").get(("run", 1.0), compute)  # another worker, another submission
+    other = ReferenceCache(tmp_path / "cache").get(("run", 2.0), compute)
+    assert len(calls) == 2
+    assert torch.equal(first["what"], again["what"]) and first["final"] == again["final"] == (0.1, -0.2)
+    assert not torch.equal(first["what"], other["what"])
+    assert len(list((tmp_path / "cache").glob("*.pt"))) == 2
+
+
+
+def test_cache_without_a_folder_keeps_values_for_its_own_lifetime(tmp_path):
+    calls = []
+    cache = ReferenceCache()
+    for _ in range(3):
+        cache.get(("run",), lambda: calls.append(1) or torch.ones(2))
+    ReferenceCache().get(("run",), lambda: calls.append(1) or torch.ones(2))
+    assert len(calls) == 2
+    cache.get(("run",), lambda: torch.ones(2)).zero_()  # a check that spoils its copy
+    assert cache.get(("run",), lambda: torch.ones(2)).tolist() == [1.0, 1.0]
+
+
+
+def _slow_count(folder, counter):
+    def compute():
+        with open(counter, "a") as f:
+            f.write("x")
+        time.sleep(1.0)  # long enough that the second worker asks while the first computes
+        return torch.arange(3)
+
+    return ReferenceCache(folder).get(("slow",), compute).tolist()
+
+
+
+def test_workers_asking_at_once_wait_for_one_computation(tmp_path):
+    counter = tmp_path / "computed"
+    with multiprocessing.get_context("spawn").Pool(2) as pool:
+        values = pool.starmap(_slow_count, [(tmp_path / "cache", counter)] * 2)
+    assert values == [[0, 1, 2]] * 2
+    assert counter.read_text() == "x"
+
+
+
+def test_checks_get_the_run_s_cache_as_a_fixture(tmp_path):
+    checks = tmp_path / "autograder"
+    _write_checks(checks, '''
+        import pytest
+        import torch
+
+        @pytest.mark.check("q1", points=1)
+        def test_uses_cache(sub, reference_cache):
+            value = reference_cache.get(("double", 21), lambda: torch.tensor(42))
+            assert sub.number("n") == value.item(), "n should be 42"
+    ''')
+    harvest({"n": 42}, [{"name": "n", "kind": "value"}], str(tmp_path / "artifacts" / "q1"))
+    cache = ReferenceCache(tmp_path / "cache")
+    (result,), _ = run_checks(checks, tmp_path, tmp_path / "artifacts", {}, reference_cache=cache)
+    assert result.passed
+    assert len(list((tmp_path / "cache").glob("*.pt"))) == 1
+
+
+
+def test_an_artifact_is_read_once_per_submission_and_each_check_gets_its_own_copy(tmp_path, monkeypatch):
+    checks = tmp_path / "autograder"
+    _write_checks(checks, '''
+        import pytest
+
+        @pytest.mark.check("q1", points=1)
+        def test_spoils_its_copy(sub):
+            records = sub.value("records")
+            records[0][0] = 99.0
+            sub.tensor("t").zero_()
+            assert records[0][0] == 99.0
+
+        @pytest.mark.check("q1", points=1)
+        def test_sees_the_original(sub):
+            assert sub.value("records")[0][0] == 0.5 and sub.tensor("t").sum().item() == 3.0, "changed"
+    ''')
+    harvest({"records": [[0.5, 1.5]] * 3, "t": torch.ones(3)}, [{"name": n, "kind": "value"} for n in ("records", "t")],
+            str(tmp_path / "artifacts" / "q1"))
+    loads = []
+    real_load = torch.load
+    monkeypatch.setattr(torch, "load", lambda *a, **k: loads.append(a[0]) or real_load(*a, **k))
+    results, _ = run_checks(checks, tmp_path, tmp_path / "artifacts", {})
+    assert all(r.passed for r in results), [r.message for r in results]
+    assert sorted(path.name for path in loads) == ["records.pt", "t.pt"]
+

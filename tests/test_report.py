@@ -258,6 +258,24 @@ def test_summary_of_no_results_renders():
     assert len(png_images(page)) == 1
 
 
+def test_a_picture_is_drawn_once_per_batch_and_a_changed_one_again(monkeypatch):
+    report._drawn.cache_clear()
+    drawn = []
+    real = report._render_png
+    monkeypatch.setattr(report, "_render_png", lambda draw: drawn.append(1) or real(draw))
+    first = report.render_feedback(graded_result("kim01"), "en")
+    same = report.render_feedback(graded_result("lee02"), "en")  # another student, the same curves
+    assert len(drawn) == 2 and png_images(first) == png_images(same)
+    result = graded_result("park03")
+    nudged = replace(result.figures[0], series={k: [v + 1e-6 for v in s] for k, s in result.figures[0].series.items()})
+    changed = report.render_feedback(replace(result, figures=(nudged, *result.figures[1:])), "en")
+    assert len(drawn) == 3 and png_images(changed)[1] == png_images(first)[1]
+    report.render_feedback(graded_result("choi04"), "ko")  # the same curves, labelled in another language
+    assert len(drawn) == 5
+    report._drawn.cache_clear()
+    assert png_images(report.render_feedback(graded_result("kim01"), "en")) == png_images(first)  # drawn afresh
+
+
 def test_batch_of_pages_leaves_no_figures():
     for i in range(3):
         report.render_feedback(graded_result(f"s{i}"), "en")

@@ -4,21 +4,21 @@ All of this runs in the grader, never in the student's process: the toy data as 
 lecture's runs re-run from their prescribed start, optimizer and data, and the conversion of harvested records
 (nested lists or tensors) into float64 tensors with messages a student can act on.
 
-Re-runs are cached per data file content, so a grader process that checks many submissions trains each
-reference run once.
+Re-runs go through the checks' `reference_cache` fixture, keyed by the exact data and recipe: a grading run
+trains each reference run once, whatever the number of submissions and workers.
 """
 
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Callable
 
 import pandas as pd
 import torch
 
-from assignkit.checks import Msg, as_msg, msg
+from assignkit.checks import Msg, ReferenceCache, as_msg, msg
 
 SEED = 43052
 LR = 0.05
@@ -43,7 +43,6 @@ class Record:
 
 
 _TOYS: dict[str, tuple[torch.Tensor, torch.Tensor, torch.Tensor]] = {}
-_RERUNS: dict[tuple, Record] = {}
 
 
 def toy(release_dir: Path) -> tuple[str, torch.Tensor, torch.Tensor, torch.Tensor]:
@@ -88,38 +87,36 @@ def train(x: torch.Tensor, y: torch.Tensor, loss: str, optimizer: str, start: tu
                   torch.tensor(what, dtype=torch.float64), (net[0].bias.item(), net[0].weight.item()))
 
 
-def rerun(release_dir: Path, loss: str, optimizer: str, start: tuple[float, float]) -> Record:
-    """The grader's own run of the lecture's recipe on the released data (cached per data content)."""
-    key, x, y, _ = toy(release_dir)
-    cache_key = (key, loss, optimizer, start)
-    if cache_key not in _RERUNS:
-        _RERUNS[cache_key] = train(x, y, loss, optimizer, start)
-    return _RERUNS[cache_key]
+def rerun(cache: ReferenceCache, release_dir: Path, loss: str, optimizer: str, start: tuple[float, float]) -> Record:
+    """The grader's own run of the lecture's recipe on the released data, trained once per run (`cache`)."""
+    _, x, y, _ = toy(release_dir)
+    inputs = ("hw1_reference.train", x, y, loss, optimizer, start, LR, EPOCHS, EVERY)
+    return Record(**cache.get(inputs, lambda: asdict(train(x, y, loss, optimizer, start))))
 
 
-_PATHS: dict[tuple, torch.Tensor] = {}
-
-
-def epoch_path(release_dir: Path, loss: str, optimizer: str, start: tuple[float, float]) -> torch.Tensor:
+def epoch_path(cache: ReferenceCache, release_dir: Path, loss: str, optimizer: str,
+               start: tuple[float, float]) -> torch.Tensor:
     """(EPOCHS + 1, 2) float64: (bias, weight) before step4 of each epoch of the lecture's run, then where it ends;
-    the grader's re-run (cached per data content), to tell at which epochs a student's records were taken."""
-    key, x, y, _ = toy(release_dir)
-    cache_key = (key, loss, optimizer, start)
-    if cache_key not in _PATHS:
-        net = torch.nn.Sequential(torch.nn.Linear(1, 1), torch.nn.Sigmoid())
-        net[0].bias.data = torch.tensor([start[0]])
-        net[0].weight.data = torch.tensor([[start[1]]])
-        loss_fn, opt = LOSSES[loss](), OPTIMIZERS[optimizer](net.parameters(), lr=LR)
-        path = []
-        for _ in range(EPOCHS):
-            value = loss_fn(net(x), y)
-            path.append([net[0].bias.item(), net[0].weight.item()])
-            value.backward()
-            opt.step()
-            opt.zero_grad()
+    the grader's re-run (once per run, `cache`), to tell at which epochs a student's records were taken."""
+    _, x, y, _ = toy(release_dir)
+    inputs = ("hw1_reference.epoch_path", x, y, loss, optimizer, start, LR, EPOCHS)
+    return cache.get(inputs, lambda: _epoch_path(x, y, loss, optimizer, start))
+
+
+def _epoch_path(x: torch.Tensor, y: torch.Tensor, loss: str, optimizer: str, start: tuple[float, float]) -> torch.Tensor:
+    net = torch.nn.Sequential(torch.nn.Linear(1, 1), torch.nn.Sigmoid())
+    net[0].bias.data = torch.tensor([start[0]])
+    net[0].weight.data = torch.tensor([[start[1]]])
+    loss_fn, opt = LOSSES[loss](), OPTIMIZERS[optimizer](net.parameters(), lr=LR)
+    path = []
+    for _ in range(EPOCHS):
+        value = loss_fn(net(x), y)
         path.append([net[0].bias.item(), net[0].weight.item()])
-        _PATHS[cache_key] = torch.tensor(path, dtype=torch.float64)
-    return _PATHS[cache_key]
+        value.backward()
+        opt.step()
+        opt.zero_grad()
+    path.append([net[0].bias.item(), net[0].weight.item()])
+    return torch.tensor(path, dtype=torch.float64)
 
 
 def recorded_epochs(what: torch.Tensor, path: torch.Tensor, tolerance: float) -> int | None:
@@ -250,7 +247,7 @@ def _offset_problem(offset: int) -> Msg:
                   "epoch % every == 0")
 
 
-def check_run(whats, losses, k: int, optimizer: str, runs_name: str, release_dir: Path,
+def check_run(whats, losses, k: int, optimizer: str, runs_name: str, release_dir: Path, cache: ReferenceCache,
               tol_what: float, tol_loss: float) -> None:
     """Run k (1-4) of Q4 (SGD) or Q5 (Adam): its what and losses, harvested as the lists `whats` and `losses` of
     the four runs, against the grader's re-run. Raises an AssertionError that says what is wrong."""
@@ -266,10 +263,10 @@ def check_run(whats, losses, k: int, optimizer: str, runs_name: str, release_dir
     what = rows(whats[k - 1], f"what of {label}", RECORDS, 2, "[bias, weight] = [w0hat, w1hat]")
     loss_values = rows(losses[k - 1], f"losses of {label}", RECORDS, 1, ONE_LOSS).reshape(-1)
     loss, start = RUNS[k - 1]
-    expected = rerun(release_dir, loss, optimizer, start)
+    expected = rerun(cache, release_dir, loss, optimizer, start)
     setup = f"run {k} ({loss}Loss, {optimizer} lr {LR}, start (w0hat, w1hat) = ({start[0]}, {start[1]}))"
     problem = trajectory_problem(what, expected.what, tol_what,
-                                 lambda: epoch_path(release_dir, loss, optimizer, start))
+                                 lambda: epoch_path(cache, release_dir, loss, optimizer, start))
     assert problem is None, (
         msg(ko=f"{setup}의 궤적(trajectory)이 채점기의 재실행(re-run)과 다릅니다: ",
             en=f"the trajectory of {setup} does not follow the grader's re-run: ")

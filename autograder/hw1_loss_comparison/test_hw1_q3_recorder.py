@@ -23,15 +23,15 @@ TOL_YHAT = 1e-5
 TOL_FINAL = 1e-5
 
 
-def _record_rerun(release_dir):
-    return ref.rerun(release_dir, "MSE", "SGD", ref.seed_start())
+def _record_rerun(release_dir, reference_cache):
+    return ref.rerun(reference_cache, release_dir, "MSE", "SGD", ref.seed_start())
 
 
 @pytest.mark.check("q3_recorder", points=2)
-def test_loop_trains_net_a(sub, release_dir):
+def test_loop_trains_net_a(sub, release_dir, reference_cache):
     net = expect_architecture(sub, "net_a", ref.LINEAR_SIGMOID)
     got = (net[0].bias.item(), net[0].weight.item())
-    want = ref.rerun(release_dir, "BCE", "SGD", ref.seed_start()).final
+    want = ref.rerun(reference_cache, release_dir, "BCE", "SGD", ref.seed_start()).final
     start = ref.seed_start()
     assert max(abs(g - s) for g, s in zip(got, start)) > TOL_FINAL, training_cause(sub.training(), "net_a") or msg(
         ko="net_a가 아직 시작값 그대로입니다: 학습되지 않았습니다. step4에 optimizer.step()을 넣고 step1-4를 1000번 "
@@ -57,19 +57,19 @@ def test_record_has_50_records(sub):
 
 
 @pytest.mark.check("q3_recorder", points=2)
-def test_record_what_follows_rerun(sub, release_dir):
+def test_record_what_follows_rerun(sub, release_dir, reference_cache):
     what = ref.rows(sub.value("q3_what"), "q3_what", ref.RECORDS, 2, "[bias, weight] = [w0hat, w1hat]")
-    problem = ref.trajectory_problem(what, _record_rerun(release_dir).what, TOL_WHAT,
-                                     lambda: ref.epoch_path(release_dir, "MSE", "SGD", ref.seed_start()))
+    problem = ref.trajectory_problem(what, _record_rerun(release_dir, reference_cache).what, TOL_WHAT,
+                                     lambda: ref.epoch_path(reference_cache, release_dir, "MSE", "SGD", ref.seed_start()))
     assert problem is None, msg(ko="q3_what이 채점기의 재실행(re-run) (MSELoss, SGD lr 0.05, seed 43052)과 다릅니다: ",
                                 en="q3_what does not follow the grader's re-run (MSELoss, SGD lr 0.05, seed 43052): "
                                 ) + problem
 
 
 @pytest.mark.check("q3_recorder", points=1)
-def test_record_losses_follow_rerun(sub, release_dir):
+def test_record_losses_follow_rerun(sub, release_dir, reference_cache):
     losses = ref.rows(sub.value("q3_losses"), "q3_losses", ref.RECORDS, 1, ref.ONE_LOSS).reshape(-1)
-    expected = _record_rerun(release_dir).losses
+    expected = _record_rerun(release_dir, reference_cache).losses
     bad = ((losses - expected).abs() > TOL_LOSS).nonzero()
     assert len(bad) == 0, msg(
         ko=f"q3_losses[{int(bad[0])}] (epoch {int(bad[0]) * ref.EVERY})는 {losses[bad[0]].item():.6f}입니다. 채점기의 "
@@ -79,10 +79,10 @@ def test_record_losses_follow_rerun(sub, release_dir):
 
 
 @pytest.mark.check("q3_recorder", points=1)
-def test_record_yhats_follow_rerun(sub, release_dir, feedback):
+def test_record_yhats_follow_rerun(sub, release_dir, reference_cache, feedback):
     yhats = ref.rows(sub.value("q3_yhats"), "q3_yhats", ref.RECORDS, ref.N,
                      msg(ko="각 x에서의 예측값", en="the prediction at each x"))
-    expected = _record_rerun(release_dir).yhats
+    expected = _record_rerun(release_dir, reference_cache).yhats
     _, x, _, underlying = ref.toy(release_dir)
     feedback.curve(msg(ko="Q3 record: epoch 980의 예측 곡선", en="Q3 record: the prediction curve at epoch 980"), x.flatten(),
                    {"underlying": underlying.flatten(), "your q3_yhats[49]": yhats[-1],

@@ -25,8 +25,8 @@ STUCK_REASON = "C"  # the MSE surface is flat far from the optimum; the BCE surf
 
 @pytest.mark.check("q4_sgd", points=1)
 @pytest.mark.parametrize("k", [1, 2, 3, 4], ids=["run1", "run2", "run3", "run4"])
-def test_sgd_run_follows_rerun(sub, release_dir, k):
-    ref.check_run(sub.value("sgd_what"), sub.value("sgd_losses"), k, "SGD", "sgd_runs", release_dir,
+def test_sgd_run_follows_rerun(sub, release_dir, reference_cache, k):
+    ref.check_run(sub.value("sgd_what"), sub.value("sgd_losses"), k, "SGD", "sgd_runs", release_dir, reference_cache,
                   TOL_WHAT, TOL_LOSS)
 
 

@@ -23,8 +23,8 @@ RADIUS = 0.5
 
 @pytest.mark.check("q5_adam", points=1)
 @pytest.mark.parametrize("k", [1, 2, 3, 4], ids=["run1", "run2", "run3", "run4"])
-def test_adam_run_follows_rerun(sub, release_dir, k):
-    ref.check_run(sub.value("adam_what"), sub.value("adam_losses"), k, "Adam", "adam_runs", release_dir,
+def test_adam_run_follows_rerun(sub, release_dir, reference_cache, k):
+    ref.check_run(sub.value("adam_what"), sub.value("adam_losses"), k, "Adam", "adam_runs", release_dir, reference_cache,
                   TOL_WHAT, TOL_LOSS)
 
 

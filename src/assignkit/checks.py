@@ -4,6 +4,9 @@ artifacts harvested from one submission. The student's process is gone by then; 
 from __future__ import annotations
 
 import contextlib
+import copy
+import fcntl
+import hashlib
 import io
 import json
 import math
@@ -12,11 +15,12 @@ import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import ModuleType
-from typing import Any, Sequence
+from typing import Any, Callable, Sequence
 
 import pytest
 import torch
 
+from assignkit.fileio import atomic_write_bytes
 from assignkit.harvest import refusal
 from assignkit.i18n import gettext_for
 
@@ -172,11 +176,13 @@ UNANSWERED = msg(ko="미응답: 이 문제의 답 칸(answer cell)이 배포본 
 class HarvestedQuestion:
     """What one question of one submission left behind, with typed accessors for the checks."""
 
-    def __init__(self, folder: Path, question: str, not_run_reason: str, unanswered: bool = False):
+    def __init__(self, folder: Path, question: str, not_run_reason: str, unanswered: bool = False,
+                 loaded: dict[Path, Any] | None = None):
         self.folder = folder
         self.question = question
         self.not_run_reason = not_run_reason
         self.unanswered = unanswered
+        self._loaded = {} if loaded is None else loaded  # shared by the checks of one submission: each file read once
         manifest = folder / "manifest.json"
         self.manifest = json.loads(manifest.read_text()) if manifest.is_file() else None
 
@@ -199,8 +205,11 @@ class HarvestedQuestion:
         if entry["kind"] != kind:
             raise MissingArtifact(msg(ko=f"{name}은(는) {kind}이(가) 아니라 {entry['kind']}(으)로 수집되었습니다",
                                       en=f"{name} was collected as a {entry['kind']}, not a {kind}"))
+        path = self.folder / f"{name}.pt"
         try:
-            return torch.load(self.folder / f"{name}.pt", weights_only=True, map_location="cpu")
+            if path not in self._loaded:
+                self._loaded[path] = torch.load(path, weights_only=True, map_location="cpu")
+            return copy.deepcopy(self._loaded[path])  # each check gets its own copy, whatever an earlier one did
         except Exception as error:  # a file a student's process wrote: any failure means "unreadable"
             raise MissingArtifact(msg(ko=f"{name}을(를) 다시 읽을 수 없습니다 ({type(error).__name__})",
                                       en=f"{name} could not be read back ({type(error).__name__})")) from None
@@ -441,6 +450,67 @@ def expect_at_least(what: Msg, value: float, limit: float, hint: Msg | str = "")
            "limit).") + hint
 
 
+class ReferenceCache:
+    """What the checks compute for themselves from fixed inputs (hw1's re-runs of the lecture's trainings), computed
+    once per distinct input and reused: the `reference_cache` fixture.
+
+    With a folder (the run's private scratch, hidden from the sandbox) the values are files shared by every worker
+    of the run: one worker computes a value while the others wait for it (a lock file per value), writes it
+    atomically, and every reader loads it with `torch.load(weights_only=True)`. Without one, values live as long as
+    this object. A value is keyed by a hash of the exact inputs (tensors' dtype, shape and bytes; numbers, strings
+    and tuples of them), so two inputs differing in one bit are two values; it must be what `torch.save` writes and
+    `weights_only` loads back bit for bit (tensors, numbers, strings, tuples, lists, dicts).
+    """
+
+    def __init__(self, folder: Path | None = None):
+        self.folder = folder
+        self._loaded: dict[str, Any] = {}
+
+    def get(self, inputs: tuple, compute: Callable[[], Any]) -> Any:
+        """The value computed from `inputs` (everything `compute` depends on, a name for the computation first);
+        each call gets its own copy, so a check cannot change what the next one compares against."""
+        key = input_key(inputs)
+        if key not in self._loaded:
+            self._loaded[key] = compute() if self.folder is None else self._shared(key, compute)
+        return copy.deepcopy(self._loaded[key])
+
+    def _shared(self, key: str, compute: Callable[[], Any]) -> Any:
+        path = self.folder / f"{key}.pt"
+        self.folder.mkdir(mode=0o700, parents=True, exist_ok=True)  # the reference answers: the grader's alone
+        with open(self.folder / f"{key}.lock", "w") as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX)  # released when the file closes, also if this worker dies
+            if not path.is_file():
+                buffer = io.BytesIO()
+                torch.save(compute(), buffer)
+                atomic_write_bytes(path, buffer.getvalue())
+        return torch.load(path, weights_only=True)
+
+
+def input_key(inputs: Any) -> str:
+    """A hash of `inputs`: tensors by dtype, shape and bytes; floats exactly; ints, bools, strings; tuples and lists
+    of them. Anything else is a TypeError (it could not be told apart reliably)."""
+    digest = hashlib.sha256()
+    _feed(digest, inputs)
+    return digest.hexdigest()
+
+
+def _feed(digest: Any, value: Any) -> None:
+    if isinstance(value, torch.Tensor):
+        tensor = value.detach().cpu().contiguous()
+        digest.update(f"tensor {tensor.dtype} {tuple(tensor.shape)}\0".encode())
+        digest.update(tensor.reshape(-1).view(torch.uint8).numpy().tobytes())
+    elif isinstance(value, (tuple, list)):
+        digest.update(f"{type(value).__name__} {len(value)}\0".encode())
+        for item in value:
+            _feed(digest, item)
+    elif type(value) is float:
+        digest.update(f"float {value.hex()}\0".encode())
+    elif type(value) in (int, bool, str):
+        digest.update(f"{type(value).__name__} {value!r}\0".encode())
+    else:
+        raise TypeError(f"a {type(value).__name__} cannot be part of a reference cache key")
+
+
 @dataclass
 class CheckResult:
     question: str
@@ -505,6 +575,8 @@ class CheckPlugin:
     not_run: dict[str, str]
     lang: str  # of the messages written into the results
     unanswered: frozenset[str] = frozenset()  # questions whose answer cells were left as released
+    reference_cache: ReferenceCache = field(default_factory=ReferenceCache)
+    loaded: dict[Path, Any] = field(default_factory=dict)  # artifact files read back, for this submission's checks
     results: list[CheckResult] = field(default_factory=list)
     figures: list[dict] = field(default_factory=list)
     unmarked: list[str] = field(default_factory=list)
@@ -519,7 +591,7 @@ class CheckPlugin:
     def sub(self, request: pytest.FixtureRequest) -> HarvestedQuestion:
         question = _question_of(request.node)
         return HarvestedQuestion(self.artifacts_dir / question, question, self.not_run.get(question, ""),
-                                 question in self.unanswered)
+                                 question in self.unanswered, self.loaded)
 
     @pytest.fixture(name="hidden_dir")
     def hidden_dir_fixture(self) -> Path:
@@ -528,6 +600,10 @@ class CheckPlugin:
     @pytest.fixture(name="release_dir")
     def release_dir_fixture(self) -> Path:
         return self.release_dir
+
+    @pytest.fixture(name="reference_cache")
+    def reference_cache_fixture(self) -> ReferenceCache:
+        return self.reference_cache
 
     @pytest.fixture
     def feedback(self, request: pytest.FixtureRequest) -> Feedback:
@@ -590,6 +666,11 @@ def _no_assertion_rewriting():
         sys.meta_path[:0] = hooks
 
 
+# pytest's plugins that report exceptions raised in __del__ and in threads run gc.collect() several times per
+# session: in a worker holding torch, pandas and matplotlib that was half of a warm run_checks (benchmarks/README.md).
+# The checks' verdicts never depended on them (warnings are ignored), now they cannot depend on when gc runs.
+WITHOUT_GC_PLUGINS = ("-p", "no:unraisableexception", "-p", "no:threadexception")
+
 # Modules imported from each homework's folder, kept while another homework's checks run (see homework_imports).
 _IMPORTED: dict[str, dict[str, ModuleType]] = {}
 
@@ -599,9 +680,8 @@ def homework_imports(autograder_folder: Path):
     """Let a homework's check files import the modules beside them by name (`import reference`).
 
     The folder goes first on sys.path while its checks run. Modules imported from it stay loaded between runs
-    in this process (their module-level state, such as cached reference runs, serves every submission a worker
-    grades), but they are taken out of sys.modules while another homework's checks run, so two homeworks may
-    each have a helper of the same name.
+    in this process (imported once per worker), but they are taken out of sys.modules while another homework's
+    checks run, so two homeworks may each have a helper of the same name.
     """
     folder = str(Path(autograder_folder).resolve())
     sys.modules.update(_IMPORTED.pop(folder, {}))
@@ -616,13 +696,15 @@ def homework_imports(autograder_folder: Path):
 
 
 def run_checks(autograder_folder: Path, release_folder: Path, artifacts_dir: Path,
-               not_run: dict[str, str], lang: str = "en",
-               unanswered: frozenset[str] = frozenset()) -> tuple[list[CheckResult], list[dict]]:
+               not_run: dict[str, str], lang: str = "en", unanswered: frozenset[str] = frozenset(),
+               reference_cache: ReferenceCache | None = None) -> tuple[list[CheckResult], list[dict]]:
     """Run every hidden check of a homework on one submission's artifacts; messages in `lang`. Every check of a
-    question in `unanswered` fails as not answered (reported once)."""
-    plugin = CheckPlugin(artifacts_dir, autograder_folder, release_folder, not_run, lang, frozenset(unanswered))
+    question in `unanswered` fails as not answered (reported once). `reference_cache`: what the checks compute for
+    themselves, shared with other submissions (by default kept for this call only)."""
+    plugin = CheckPlugin(artifacts_dir, autograder_folder, release_folder, not_run, lang, frozenset(unanswered),
+                         reference_cache or ReferenceCache())
     args = [str(autograder_folder), "-q", "-p", "no:cacheprovider", "--assert=plain", "-c", os.devnull, "--import-mode=importlib",
-            "--rootdir", str(autograder_folder.parent), "-W", "ignore"]
+            "--rootdir", str(autograder_folder.parent), "-W", "ignore", *WITHOUT_GC_PLUGINS]
     with contextlib.redirect_stdout(io.StringIO()) as output, _no_assertion_rewriting(), homework_imports(autograder_folder):
         exit_code = pytest.main(args, plugins=[plugin])
     if plugin.unmarked:

@@ -22,7 +22,7 @@ from typing import Callable
 import nbformat
 
 from assignkit import report
-from assignkit.checks import CheckResult, points_by_question, run_checks
+from assignkit.checks import CheckResult, ReferenceCache, points_by_question, run_checks
 from assignkit.contract import require_contract
 from assignkit.execute import Execution, ExecutorFactory, Isolation, Job, Limits, choose_executor
 from assignkit.fileio import atomic_write_text
@@ -119,7 +119,8 @@ def grade_one(homework: Homework, submission: Submission, settings: Settings) ->
                 settings.sandbox.clear(slot)  # nothing the submission started outlives it
         unanswered = unanswered_questions(notebook, homework.release_notebook, homework.questions)
         checks, figures = run_checks(homework.autograder_folder, homework.release_folder, job.artifacts_dir,
-                                     _not_run(homework, execution), homework.lang, unanswered)
+                                     _not_run(homework, execution), homework.lang, unanswered,
+                                     ReferenceCache(settings.run_root / "reference-cache"))
         result = _finish(homework, submission, Status(execution.status), _reason(homework, execution), started,
                          execution.harvested, tuple(_check_of(c) for c in checks),
                          tuple(Figure(**f) for f in figures), notes)
