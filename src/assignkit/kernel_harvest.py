@@ -273,16 +273,12 @@ def _count(counter, value):
 
 
 def summarize(obj):
-    shape = getattr(obj, "shape", None)
-    if shape is not None:
-        return f"{type(obj).__name__} of shape {tuple(shape)}"
-    if type(obj) in (list, tuple):
-        return f"{type(obj).__name__} of length {len(obj)}"
-    return type(obj).__name__
+    said = summary_message(obj)
+    return said["message"].format(**said["params"])
 
 
 def summary_message(obj):
-    """What summarize says, as a message id and its parameters for the grader to translate."""
+    """What an object is (`Tensor of shape (3,)`), as a message id and its parameters for the grader to translate."""
     shape = getattr(obj, "shape", None)
     if shape is not None:
         return {"message": N_("{type} of shape {shape}"), "params": {"type": type(obj).__name__,
