@@ -27,7 +27,8 @@ def test_module_is_rebuilt_from_weights_not_taken_from_the_student(tmp_path):
     assert rebuilt is not net and isinstance(rebuilt[3], torch.nn.Sigmoid)
     x = torch.linspace(-1, 1, 5).reshape(-1, 1)
     assert torch.equal(rebuilt(x), net(x))
-    assert sub.describe("net") == "a network Linear(1, 2) → ReLU → Linear(2, 1) → Sigmoid"
+    assert str(sub.describe("net")) == "a network Linear(1, 2) → ReLU → Linear(2, 1) → Sigmoid"
+    assert sub.describe("net").text("ko") == "신경망(network) Linear(1, 2) → ReLU → Linear(2, 1) → Sigmoid"
 
 
 def test_custom_layer_classes_are_refused(tmp_path):
@@ -36,8 +37,9 @@ def test_custom_layer_classes_are_refused(tmp_path):
             return x
 
     sub = _question(tmp_path, {"net": torch.nn.Sequential(Linear())}, [{"name": "net", "kind": "module"}])
-    with pytest.raises(MissingArtifact, match="only torch.nn"):
+    with pytest.raises(MissingArtifact, match="only torch.nn") as caught:
         sub.module("net")
+    assert caught.value.args[0].text("ko").startswith("net에 Linear 층(layer)이 있습니다. torch.nn의")
 
 
 def test_accessors_say_what_is_wrong(tmp_path):
@@ -271,6 +273,48 @@ def test_what_the_harvest_refused_reads_in_both_languages(tmp_path):
                                                 "tensor, 숫자, 문자열(string) 또는 그것들의 list여야 합니다")
     assert str(record.value.args[0]) == ("record could not be graded: a object cannot be graded; expected a tensor, "
                                          "number, string, or a list of them")
+
+
+def test_a_failed_call_reads_in_both_languages_around_the_students_own_exception_text(tmp_path):
+    def bce(yhat, y):
+        raise ZeroDivisionError("my own text")
+
+    def shaped(yhat, y):
+        return object()
+
+    plan = [{"name": name, "kind": "function", "calls": [[[0.5], [1.0]]]} for name in ("bce", "shaped", "fine")]
+    sub = _question(tmp_path, {"bce": bce, "shaped": shaped, "fine": lambda yhat, y: yhat.sum()}, plan)
+    raised, = sub.calls("bce")
+    assert raised.output is None
+    assert raised.error.text("ko") == "bce에서 예외(exception)가 났습니다: ZeroDivisionError: my own text"
+    assert str(raised.error) == "bce raised ZeroDivisionError: my own text"
+    refused, = sub.calls("shaped")
+    assert refused.error.text("ko") == ("shaped의 출력(output)을 채점할 수 없습니다: object 객체는 채점할 수 없습니다. "
+                                        "tensor, 숫자, 문자열(string) 또는 그것들의 list여야 합니다")
+    assert str(refused.error) == ("the output of shaped cannot be graded: a object cannot be graded; expected a "
+                                  "tensor, number, string, or a list of them")
+    fine, = sub.calls("fine")
+    assert fine.error is None and fine.output.item() == 0.5
+
+
+def test_a_call_error_without_a_message_id_is_shown_as_its_english_text(tmp_path):
+    folder = tmp_path / "artifacts" / "q1"
+    folder.mkdir(parents=True)
+    torch.save({"calls": [{"output": None, "error": "f raised KeyError: 'x'"}]}, folder / "f.pt")
+    (folder / "manifest.json").write_text(json.dumps({"f": {"ok": True, "kind": "function"}}))
+    error = HarvestedQuestion(folder, "q1", "").calls("f")[0].error
+    assert error.text("ko") == error.text("en") == "f raised KeyError: 'x'"
+
+
+def test_what_a_value_is_reads_in_both_languages(tmp_path):
+    sub = _question(tmp_path, {"t": torch.zeros(3), "xs": [1, "a"], "n": None},
+                    [{"name": name, "kind": "value"} for name in ("t", "xs", "n")])
+    with pytest.raises(MissingArtifact) as tensor:
+        sub.text("t")
+    assert tensor.value.args[0].text("ko") == "t은(는) 문자열(string)이어야 합니다. 지금은 shape이 (3,)인 Tensor입니다"
+    assert str(tensor.value.args[0]) == "t should be a string; it is Tensor of shape (3,)"
+    assert sub.describe("xs").text("ko") == "길이(length)가 2인 list"
+    assert sub.describe("n").text("ko") == sub.describe("n").text("en") == "NoneType"
 
 
 def test_a_forged_refusal_is_shown_as_its_english_text_not_formatted(tmp_path):

@@ -69,7 +69,8 @@ def test_function_is_called_on_each_input_and_errors_are_kept(tmp_path):
     out, manifest = _harvest(tmp_path, {"f": square}, [{"name": "f", "kind": "function", "calls": calls}])
     results = _load(out, "f")["calls"]
     assert torch.equal(results[0]["output"], torch.tensor([[1.0], [4.0]]))
-    assert results[2] == {"output": None, "error": "f raised TypeError: tensors only"}
+    assert results[2] == {"output": None, "error": "f raised TypeError: tensors only", "message": "{name} raised {error}",
+                          "params": {"name": "f", "error": "TypeError: tensors only"}}
 
 
 def test_an_object_lying_about_its_class_is_refused(tmp_path):

@@ -47,9 +47,9 @@ def _compare(sub, hidden_dir, name, torch_loss, edges, hint):
             continue
         tested += 1
         n = len(yhat)
-        assert call.error is None, msg(ko=f"{name}(yhat, y)이(가) 점 {n}개짜리 숨은 입력에서 오류를 냈습니다: {call.error}",
-                                       en=f"{name}(yhat, y) raised an error on a hidden input of {n} points: "
-                                          f"{call.error}")
+        assert call.error is None, msg(ko=f"{name}(yhat, y)이(가) 점 {n}개짜리 숨은 입력에서 오류를 냈습니다: ",
+                                       en=f"{name}(yhat, y) raised an error on a hidden input of {n} points: ") + \
+            call.error
         got = _number(call.output)
         assert got is not None, msg(
             ko=f"{name}(yhat, y)은(는) 숫자 하나(원소가 하나인 tensor)를 돌려주어야 합니다. {call.output!r:.80}을(를) "

@@ -85,8 +85,8 @@ def test_record_yhats_follow_rerun(sub, release_dir, reference_cache, feedback):
     expected = _record_rerun(release_dir, reference_cache).yhats
     _, x, _, underlying = ref.toy(release_dir)
     feedback.curve(msg(ko="Q3 record: epoch 980의 예측 곡선", en="Q3 record: the prediction curve at epoch 980"), x.flatten(),
-                   {"underlying": underlying.flatten(), "your q3_yhats[49]": yhats[-1],
-                    "grader's re-run": expected[-1]})
+                   {"underlying": underlying.flatten(), msg(ko="나의 q3_yhats[49]", en="your q3_yhats[49]"): yhats[-1],
+                    msg(ko="채점기가 다시 학습한 값 (re-run)", en="grader's re-run"): expected[-1]})
     worst = (yhats - expected).abs().max(dim=1).values
     bad = (worst > TOL_YHAT).nonzero()
     assert len(bad) == 0, msg(

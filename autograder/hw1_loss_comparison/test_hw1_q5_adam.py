@@ -41,7 +41,7 @@ def test_adam_runs_reach_the_optimum(sub, release_dir, feedback):
     feedback.curve(msg(ko="Q5 Adam: epoch 980에서 각 run의 예측", en="Q5 Adam: each run's prediction at epoch 980"),
                    x.flatten(),
                    {"underlying": underlying.flatten(),
-                    **{f"run {k}": torch.sigmoid(b + w * x.flatten()) for k, (b, w) in enumerate(ends, start=1)}})
+                    **{msg(ko=f"{k}번째 run", en=f"run {k}"): torch.sigmoid(b + w * x.flatten()) for k, (b, w) in enumerate(ends, start=1)}})
     for k, end in enumerate(ends, start=1):
         distance = ((end[0] - w0) ** 2 + (end[1] - w1) ** 2) ** 0.5
         assert distance <= RADIUS, msg(

@@ -182,7 +182,8 @@ def cause(sub, name: str, net: torch.nn.Module, x: torch.Tensor, seed: int, seed
 
 
 def draw_fit(feedback, title: Msg, net: torch.nn.Module, grid: pd.DataFrame, data: pd.DataFrame,
-             label: Msg | str = "your net(x)") -> None:
+             label: Msg | None = None) -> None:
     """The student's curve against `underlying` on the x grid, with the data points, on the feedback page."""
     fitted = predict(net, column(grid, "x"))
+    label = label or msg(ko="나의 net(x)", en="your net(x)")
     feedback.curve(title, grid.x, {"underlying": grid.underlying, label: fitted}, scatter=(data.x, data.y))

@@ -29,8 +29,8 @@ def _q2_layers(sub):
     l1, l2 = sub.module("l1"), sub.module("l2")
     for name, layer in (("l1", l1), ("l2", l2)):
         assert isinstance(layer, torch.nn.Linear), msg(
-            ko=f"{name}은(는) torch.nn.Linear여야 합니다. 지금은 {sub.describe(name)}입니다",
-            en=f"{name} should be a torch.nn.Linear; yours is {sub.describe(name)}")
+            ko=f"{name}은(는) torch.nn.Linear여야 합니다. 지금은 {sub.describe(name).ko}입니다",
+            en=f"{name} should be a torch.nn.Linear; yours is {sub.describe(name).en}")
     return l1, l2
 
 
@@ -69,7 +69,8 @@ def test_q2_u_is_the_kinked_line(sub, feedback):
     order = torch.argsort(x.flatten())
     feedback.curve(msg(ko="q2: 나의 u = l2(relu(l1(x)))와 꺾인 직선", en="q2: your u = l2(relu(l1(x))) vs the kinked line"),
                    x.flatten()[order],
-                   {"target u": target.flatten()[order], "your u": u.flatten()[order]})
+                   {msg(ko="목표 u (꺾인 직선)", en="target u (the kinked line)"): target.flatten()[order],
+                    msg(ko="나의 u", en="your u"): u.flatten()[order]})
     assert u.shape == target.shape, msg(
         ko=f"shape {tuple(x.shape)}인 x에 대해 u의 shape이 {tuple(u.shape)}입니다. (n, 1)이어야 합니다",
         en=f"u has shape {tuple(u.shape)} for x of shape {tuple(x.shape)}; expected (n, 1)")

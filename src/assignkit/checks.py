@@ -22,7 +22,7 @@ import torch
 
 from assignkit.fileio import atomic_write_bytes
 from assignkit.harvest import refusal
-from assignkit.i18n import gettext_for
+from assignkit.i18n import Message, gettext_for
 
 LAYERS = {"Linear": torch.nn.Linear, "ReLU": torch.nn.ReLU, "Sigmoid": torch.nn.Sigmoid,
           "Tanh": torch.nn.Tanh, "Identity": torch.nn.Identity}
@@ -69,8 +69,24 @@ def _not_harvested(name: str, entry: dict) -> Msg:
         error = str(entry.get("error"))
         text, names_it = as_msg(error), error.startswith(name + " ")
     else:
-        text, names_it = Msg(ko=refused.text("ko"), en=refused.text("en")), refused.message.startswith("{name} ")
+        text, names_it = _bilingual(refused), refused.message.startswith("{name} ")
     return text if names_it else msg(ko=f"{name}을(를) 채점할 수 없습니다: ", en=f"{name} could not be graded: ") + text
+
+
+def _bilingual(message: Message) -> Msg:
+    return Msg(ko=message.text("ko"), en=message.text("en"))
+
+
+def _call_error(call: dict) -> Msg | None:
+    """Why a call of the student's function gave nothing to grade, around the exception text Python wrote."""
+    if call.get("error") is None:
+        return None
+    said = refusal(call)
+    if said is None:
+        return as_msg(str(call["error"]))
+    refused = call.get("refused")
+    why = refusal(refused) if isinstance(refused, dict) else None
+    return _bilingual(Message(said.message, {**said.params, "error": why}) if why is not None else said)
 
 
 class MissingArtifact(AssertionError):
@@ -83,8 +99,11 @@ class ChecksError(RuntimeError):
 
 @dataclass
 class Call:
+    """One call of a student's function on a hidden input: its output, or why there is none (the student's
+    exception text inside a message in both languages)."""
+
     output: Any
-    error: str | None
+    error: Msg | None
 
 
 # The loss a `backward()` started from, by the name of the autograd operation that made it. A loss written by
@@ -220,8 +239,8 @@ class HarvestedQuestion:
     def tensor(self, name: str, shape: tuple[int, ...] | None = None) -> torch.Tensor:
         value = self.value(name)
         if not isinstance(value, torch.Tensor):
-            raise MissingArtifact(msg(ko=f"{name}은(는) torch tensor여야 합니다. 지금은 {self.describe(name)}입니다",
-                                      en=f"{name} should be a torch tensor; it is {self.describe(name)}"))
+            raise MissingArtifact(msg(ko=f"{name}은(는) torch tensor여야 합니다. 지금은 {self.describe(name).ko}입니다",
+                                      en=f"{name} should be a torch tensor; it is {self.describe(name).en}"))
         if shape is not None and tuple(value.shape) != tuple(shape):
             raise MissingArtifact(msg(ko=f"{name}의 shape이 {tuple(value.shape)}입니다. {tuple(shape)}이어야 합니다",
                                       en=f"{name} has shape {tuple(value.shape)}; expected {tuple(shape)}"))
@@ -232,15 +251,15 @@ class HarvestedQuestion:
         if isinstance(value, torch.Tensor) and value.numel() == 1:
             value = value.item()
         if type(value) not in (int, float) or not math.isfinite(value):
-            raise MissingArtifact(msg(ko=f"{name}은(는) 유한한 숫자여야 합니다. 지금은 {self.describe(name)}입니다",
-                                      en=f"{name} should be a finite number; it is {self.describe(name)}"))
+            raise MissingArtifact(msg(ko=f"{name}은(는) 유한한 숫자여야 합니다. 지금은 {self.describe(name).ko}입니다",
+                                      en=f"{name} should be a finite number; it is {self.describe(name).en}"))
         return float(value)
 
     def text(self, name: str) -> str:
         value = self.value(name)
         if not isinstance(value, str):
-            raise MissingArtifact(msg(ko=f"{name}은(는) 문자열(string)이어야 합니다. 지금은 {self.describe(name)}입니다",
-                                      en=f"{name} should be a string; it is {self.describe(name)}"))
+            raise MissingArtifact(msg(ko=f"{name}은(는) 문자열(string)이어야 합니다. 지금은 {self.describe(name).ko}입니다",
+                                      en=f"{name} should be a string; it is {self.describe(name).en}"))
         return value
 
     def floats(self, name: str) -> list[float]:
@@ -248,11 +267,11 @@ class HarvestedQuestion:
         try:
             return [float(v) for v in (value.flatten().tolist() if isinstance(value, torch.Tensor) else value)]
         except (TypeError, ValueError):
-            raise MissingArtifact(msg(ko=f"{name}은(는) 숫자 list여야 합니다. 지금은 {self.describe(name)}입니다",
-                                      en=f"{name} should be a list of numbers; it is {self.describe(name)}")) from None
+            raise MissingArtifact(msg(ko=f"{name}은(는) 숫자 list여야 합니다. 지금은 {self.describe(name).ko}입니다",
+                                      en=f"{name} should be a list of numbers; it is {self.describe(name).en}")) from None
 
     def calls(self, name: str) -> list[Call]:
-        return [Call(c["output"], c["error"]) for c in self._payload(name, "function")["calls"]]
+        return [Call(c["output"], _call_error(c)) for c in self._payload(name, "function")["calls"]]
 
     def module(self, name: str) -> torch.nn.Module:
         entry = self._entry(name)
@@ -279,18 +298,23 @@ class HarvestedQuestion:
         except (OSError, ValueError, KeyError, TypeError, AttributeError, RecursionError):
             return None
 
-    def describe(self, name: str) -> str:
+    def describe(self, name: str) -> Msg:
+        """What artifact `name` is, in both languages: `a network Linear(1, 2) → ReLU`, `Tensor of shape (3,)`."""
         entry = self._entry(name)
         if entry["kind"] == "module":
-            return "a network " + " → ".join(_layer_text(layer) for layer in entry["layers"])
-        return entry.get("summary", entry["kind"])
+            layers = " → ".join(_layer_text(layer) for layer in entry["layers"])
+            return msg(ko=f"신경망(network) {layers}", en=f"a network {layers}")
+        summary = entry.get("summary_message")
+        said = refusal(summary) if isinstance(summary, dict) else None
+        return _bilingual(said) if said is not None else as_msg(str(entry.get("summary", entry["kind"])))
 
 
 def _rebuild_layer(name: str, layer: dict) -> torch.nn.Module:
     kind = layer["type"]
     if kind not in LAYERS or not layer["module"].startswith("torch.nn"):
         allowed = ", ".join(LAYERS)
-        raise MissingArtifact(f"{name} contains a {kind} layer; only torch.nn {allowed} layers can be graded")
+        raise MissingArtifact(msg(ko=f"{name}에 {kind} 층(layer)이 있습니다. torch.nn의 {allowed} 층만 채점할 수 있습니다",
+                                  en=f"{name} contains a {kind} layer; only torch.nn {allowed} layers can be graded"))
     if kind == "Linear":
         return torch.nn.Linear(layer["in_features"], layer["out_features"], bias=layer["bias"])
     return LAYERS[kind]()
@@ -310,8 +334,8 @@ def expect_choice(sub: HarvestedQuestion, name: str, choices: Sequence[str], ans
     value = sub.value(name)
     if type(value) not in (str, int):
         raise AssertionError(msg(ko=f'{name}은(는) "{choices[0]}" 같은 문자열(string)이어야 합니다. 지금은 '
-                                    f"{sub.describe(name)}입니다",
-                                 en=f'{name} should be a string such as "{choices[0]}"; it is {sub.describe(name)}'))
+                                    f"{sub.describe(name).ko}입니다",
+                                 en=f'{name} should be a string such as "{choices[0]}"; it is {sub.describe(name).en}'))
     given = str(value).strip().strip("\"'").upper()
     listed = ", ".join(f'"{choice}"' for choice in choices)
     assert given in choices, msg(ko=f"{name}은(는) {listed} 중 하나여야 합니다. 지금은 {given!r}입니다",

@@ -181,7 +181,7 @@ def _describe_error(error):
 
 def harvest_value(obj, item):
     counter = [0]
-    return {"value": convert(obj, counter, 0)}, {"summary": summarize(obj)}
+    return {"value": convert(obj, counter, 0)}, {"summary": summarize(obj), "summary_message": summary_message(obj)}
 
 
 def harvest_module(obj, item):
@@ -213,15 +213,25 @@ def harvest_function(obj, item):
     for arguments in item["calls"]:
         try:
             output = obj(*[as_argument(a) for a in arguments])
-        except Exception as error:
-            results.append({"output": None, "error": f"{item['name']} raised {_describe_error(error)}"})
+        except Exception as error:  # the student's own exception text stays as Python wrote it
+            results.append(_failed_call(N_("{name} raised {error}"), item["name"], error))
             continue
         try:
             results.append({"output": convert(output, [0], 0), "error": None})
         except Exception as error:
-            results.append({"output": None, "error": f"the output of {item['name']} cannot be graded: "
-                                                     f"{_describe_error(error)}"})
+            results.append(_failed_call(N_("the output of {name} cannot be graded: {error}"), item["name"], error))
     return {"calls": results}, {}
+
+
+def _failed_call(message, name, error):
+    """A call that gave nothing to grade: the English text, the message id with its parameters, and the refusal
+    it names when the harvest refused the output (its own id, translated in the grader too)."""
+    described = _describe_error(error)
+    failed = {"output": None, "error": message.format(name=name, error=described), "message": message,
+              "params": {"name": name, "error": described}}
+    if isinstance(error, Refused):
+        failed["refused"] = _message_of(error)
+    return failed
 
 
 def as_argument(value):
@@ -263,12 +273,20 @@ def _count(counter, value):
 
 
 def summarize(obj):
+    said = summary_message(obj)
+    return said["message"].format(**said["params"])
+
+
+def summary_message(obj):
+    """What an object is (`Tensor of shape (3,)`), as a message id and its parameters for the grader to translate."""
     shape = getattr(obj, "shape", None)
     if shape is not None:
-        return f"{type(obj).__name__} of shape {tuple(shape)}"
+        return {"message": N_("{type} of shape {shape}"), "params": {"type": type(obj).__name__,
+                                                                     "shape": str(tuple(shape))}}
     if type(obj) in (list, tuple):
-        return f"{type(obj).__name__} of length {len(obj)}"
-    return type(obj).__name__
+        return {"message": N_("{type} of length {length}"), "params": {"type": type(obj).__name__,
+                                                                       "length": len(obj)}}
+    return {"message": "{type}", "params": {"type": type(obj).__name__}}
 
 
 HARVESTERS = {"value": harvest_value, "module": harvest_module, "function": harvest_function}
