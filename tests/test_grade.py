@@ -64,6 +64,7 @@ class InProcessExecutors:
     """The factory grade_batch is given: an InProcessExecutor per submission (no warm-up)."""
 
     name = "in_process"
+    preload = ()
 
     def warm(self) -> None:
         pass

@@ -727,8 +727,10 @@ def run_checks(autograder_folder: Path, release_folder: Path, artifacts_dir: Pat
     themselves, shared with other submissions (by default kept for this call only)."""
     plugin = CheckPlugin(artifacts_dir, autograder_folder, release_folder, not_run, lang, frozenset(unanswered),
                          reference_cache or ReferenceCache())
-    args = [str(autograder_folder), "-q", "-p", "no:cacheprovider", "--assert=plain", "-c", os.devnull, "--import-mode=importlib",
-            "--rootdir", str(autograder_folder.parent), "-W", "ignore", *WITHOUT_GC_PLUGINS]
+    # --tb=native: the plugin takes each failure's message itself; pytest's own report of it (by default the
+    # source of every frame, parsed) is only shown when the checks did not run at all
+    args = [str(autograder_folder), "-q", "-p", "no:cacheprovider", "--assert=plain", "--tb=native", "-c", os.devnull,
+            "--import-mode=importlib", "--rootdir", str(autograder_folder.parent), "-W", "ignore", *WITHOUT_GC_PLUGINS]
     with contextlib.redirect_stdout(io.StringIO()) as output, _no_assertion_rewriting(), homework_imports(autograder_folder):
         exit_code = pytest.main(args, plugins=[plugin])
     if plugin.unmarked:

@@ -10,6 +10,7 @@ from pathlib import Path
 import click
 
 from assignkit.layout import Course, UnknownHomework, find_course_root
+from assignkit.poolserver import start_early
 
 
 def _course(course_root: Path | None) -> Course:
@@ -141,6 +142,7 @@ def grade(homework: str, submissions: tuple[Path, ...], out_dir: Path, force: bo
           lms: str | None, no_sandbox: bool, executor: str | None, jobs: int,
           timeout: float, notebook_timeout: float, memory: int, course_root: Path | None, lang: str | None) -> None:
     """Grade SUBMISSIONS (.ipynb files, folders, nbgrader submitted/ trees or .zip files) of HOMEWORK."""
+    start_early(executor)
     from tqdm import tqdm
 
     from assignkit.contract import ContractError
@@ -281,6 +283,7 @@ def slurm_command(homework: str, submissions: tuple[Path, ...], out_dir: Path, t
 def validate_command(homeworks: tuple[str, ...], no_sandbox: bool, executor: str | None, jobs: int, timeout: float,
                      notebook_timeout: float, memory: int, course_root: Path | None, lang: str | None) -> None:
     """Check that each homework's solution scores full marks, its blank release 0, and release/ is current."""
+    start_early(executor)
     from assignkit.contract import ContractError
     from assignkit.validate import validate
 
@@ -318,6 +321,7 @@ def validate_command(homeworks: tuple[str, ...], no_sandbox: bool, executor: str
 def demo(out_dir: Path, executor: str | None, jobs: int, timeout: float, notebook_timeout: float, memory: int,
          course_root: Path | None, lang: str | None) -> None:
     """Grade the bundled sample submissions (examples/submissions/<hw>/) of every homework."""
+    start_early(executor)
     from assignkit.grade import grade_batch
     from assignkit.sandbox import describe
 

@@ -117,6 +117,7 @@ class ExecutorFactory(Protocol):
     """What grade_batch is given: picklable (it travels to the worker processes), named in every result."""
 
     name: str
+    preload: tuple[str, ...]  # modules the pool's forkserver imports before it forks the workers (poolserver)
 
     def warm(self) -> None:
         """Once in each worker process, before it grades anything."""
@@ -133,6 +134,7 @@ class KernelExecutors:
     """A fresh Jupyter kernel per submission (nbclient)."""
 
     name: str = KERNEL
+    preload: tuple[str, ...] = ()
 
     def warm(self) -> None:
         import torch  # the hidden checks need it; imported once per worker rather than per submission

@@ -107,12 +107,24 @@ def warm_up() -> None:
     import torch
     from IPython.core.interactiveshell import InteractiveShell  # noqa: F401
 
+    _format_one_traceback()
     torch.set_num_threads(1)
     net = torch.nn.Sequential(torch.nn.Linear(2, 4), torch.nn.ReLU(), torch.nn.Linear(4, 1), torch.nn.Sigmoid())
     optimizer = torch.optim.Adam(net.parameters(), lr=0.01)
     loss = torch.nn.functional.binary_cross_entropy(net(torch.ones(3, 2)), torch.ones(3, 1))
     loss.backward()
     optimizer.step()
+
+
+def _format_one_traceback() -> None:
+    """Format an error as the child's shell will: IPython's first traceback compiles pygments' lexers and fills
+    `inspect`'s module caches (0.05 s); a blank notebook's every answer cell raises one."""
+    from IPython.core.ultratb import AutoFormattedTB
+
+    try:
+        raise NotImplementedError("warm-up")
+    except NotImplementedError:
+        AutoFormattedTB(mode="Context").structured_traceback(*sys.exc_info())
 
 
 @dataclass(frozen=True)
@@ -355,6 +367,9 @@ def _make_shell(results_fd: int):
         def streams_flush(self) -> None:
             flush()
 
+        def _format_exception_for_storage(self, exception, filename=None, running_compiled_code=False) -> dict:
+            return {}  # IPython formats every error a second time for its history database, which is off here
+
     config = Config()
     config.HistoryManager.enabled = False  # no history file, no saving thread
     shell = Shell.instance(config=config)
@@ -474,6 +489,7 @@ class ForkExecutors:
     """A child of this worker's warm interpreter per submission."""
 
     name: str = FORK
+    preload: tuple[str, ...] = ("assignkit.warm_stack",)  # so the worker forked from the forkserver is warm
 
     def warm(self) -> None:
         start_zygote()

@@ -10,7 +10,6 @@ from __future__ import annotations
 import concurrent.futures
 from concurrent.futures.process import BrokenProcessPool
 import hashlib
-import multiprocessing
 import os
 import shutil
 import tempfile
@@ -21,7 +20,7 @@ from typing import Callable
 
 import nbformat
 
-from assignkit import report
+from assignkit import poolserver, report
 from assignkit.checks import CheckResult, ReferenceCache, points_by_question, run_checks
 from assignkit.contract import require_contract
 from assignkit.execute import Execution, ExecutorFactory, Isolation, Job, Limits, choose_executor
@@ -207,6 +206,7 @@ def grade_batch(course: Course, homework_name: str, paths: list[Path], out_dir: 
     mode = mode or choose_mode(no_sandbox=False)
     if executor is None or isinstance(executor, str):
         executor = choose_executor(executor, on_note, mode)
+    poolserver.context(executor.preload)  # the workers' forkserver warms up while the batch is read
     homework = Homework.load(course, homework_name, lang)
     submissions = collect(paths, homework_name, lms)
     out_dir = out_dir.resolve()
@@ -253,8 +253,7 @@ def _run_pool(homework: Homework, todo: list[Submission], settings: Settings):
 
 
 def _one_pool(homework: Homework, todo: list[Submission], settings: Settings):
-    context = multiprocessing.get_context("forkserver")
-    context.set_forkserver_preload(["assignkit.grade"])
+    context = poolserver.context(settings.executor.preload)
     with concurrent.futures.ProcessPoolExecutor(settings.jobs, mp_context=context,
                                                 initializer=_init_worker, initargs=(settings.executor,)) as pool:
         futures = {pool.submit(grade_one, homework, s, settings): s for s in todo}
