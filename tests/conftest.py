@@ -12,7 +12,9 @@ from pathlib import Path
 import nbformat
 import pytest
 
+from assignkit.execute import Isolation
 from assignkit.layout import Course
+from assignkit.sandbox import NONE, ROOT, Sandbox, Slot, python_folders
 
 COURSE = Path(__file__).parent / "course"
 
@@ -116,3 +118,13 @@ def _children(pid: int) -> list[int]:
             if int(stat.read_text().rsplit(")", 1)[1].split()[1]) == pid:
                 children.append(int(stat.parent.name))
     return children
+
+
+def isolation_for_tests(uid: int) -> Isolation:
+    """Root mode with one slot (user `uid`) when root on Linux; else no sandbox (for tests about a run's life, not
+    about the sandbox)."""
+    if not (os.geteuid() == 0 and os.uname().sysname == "Linux"):
+        return Isolation(Sandbox(NONE, (), (), (), Path("/nonexistent")), Slot(0, None, ()))
+    hidden = (Path("/tmp"), Path("/root"))
+    visible = tuple(p for p in python_folders() if any(p.is_relative_to(h) for h in hidden))
+    return Isolation(Sandbox(ROOT, (), hidden, visible, Path("/nonexistent")), Slot(0, uid, ()))

@@ -15,8 +15,7 @@ import pytest
 from assignkit.execute import (Isolation, Job, KernelExecutor, Limits, cell_timed_out, in_cell, in_harvest,
                                memory_exceeded_in, notebook_timed_out)
 from assignkit.harvest import load_questions
-from assignkit.sandbox import NONE, ROOT, Sandbox, Slot, python_folders
-from conftest import tiny_notebook
+from conftest import isolation_for_tests, tiny_notebook
 
 LIMITS = Limits(cell_seconds=20, notebook_seconds=60, memory_mb=1024)
 TEST_UID = 61900  # far above the grader's own sandbox users, so parallel grading runs are not counted
@@ -26,12 +25,7 @@ ROOT_ON_LINUX = os.geteuid() == 0 and os.uname().sysname == "Linux"
 
 
 def _isolation() -> Isolation:
-    """Root mode with one slot (user TEST_UID) when root; else no sandbox (these tests are about the kernel's life)."""
-    if not ROOT_ON_LINUX:
-        return Isolation(Sandbox(NONE, (), (), (), Path("/nonexistent")), Slot(0, None, ()))
-    hidden = (Path("/tmp"), Path("/root"))
-    visible = tuple(p for p in python_folders() if any(p.is_relative_to(h) for h in hidden))
-    return Isolation(Sandbox(ROOT, (), hidden, visible, Path("/nonexistent")), Slot(0, TEST_UID, ()))
+    return isolation_for_tests(TEST_UID)
 
 
 def _job(course, tmp_path: Path, answers: dict[str, str] | None = None) -> Job:

@@ -18,8 +18,8 @@ from assignkit.execute import FORK, Isolation, Job, Limits, choose_executor
 from assignkit.forkexec import ForkExecutor, _Channel, _Gone, _output_of, _send, start_zygote
 from assignkit.grade import grade_batch
 from assignkit.harvest import load_questions
-from assignkit.sandbox import NONE, ROOT, USERNS, Sandbox, Slot, python_folders
-from conftest import tiny_notebook
+from assignkit.sandbox import ROOT, USERNS
+from conftest import isolation_for_tests, tiny_notebook
 
 LIMITS = Limits(cell_seconds=10, notebook_seconds=40, memory_mb=1024)
 FULL = {"q1_tensor": 1.0, "q2_net": 2.0, "q3_double": 1.0}
@@ -122,11 +122,7 @@ def _trial_as_ordinary_user() -> str | None:
 # --- slow: real children of a warm interpreter -------------------------------------------------------------------
 
 def _isolation() -> Isolation:
-    if not ROOT_ON_LINUX:
-        return Isolation(Sandbox(NONE, (), (), (), Path("/nonexistent")), Slot(0, None, ()))
-    hidden = (Path("/tmp"), Path("/root"))
-    visible = tuple(p for p in python_folders() if any(p.is_relative_to(h) for h in hidden))
-    return Isolation(Sandbox(ROOT, (), hidden, visible, Path("/nonexistent")), Slot(0, TEST_UID, ()))
+    return isolation_for_tests(TEST_UID)
 
 
 def _job(course, tmp_path: Path, answers: dict[str, str] | None = None, name: str = "run") -> Job:
