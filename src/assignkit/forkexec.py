@@ -39,6 +39,7 @@ from assignkit.execute import (FORK, Execution, Isolation, Job, Limits, _cells_w
                                _prepare_workdir, _ran_out_of_memory, _student_cells, _where, cell_timed_out,
                                kernel_did_not_start, kernel_died_in, memory_exceeded_in, notebook_timed_out)
 from assignkit.harvest import take_out
+from assignkit.poolserver import WARM_STACK
 from assignkit.sandbox import NONE, ROOT, USERNS, MAX_PROCESSES, _children_of, _outermost, _tasks_of, adopt_orphans
 
 MAX_MESSAGE_BYTES = 64 * 2**20  # one output; a longer length prefix is a broken or forged stream
@@ -489,7 +490,7 @@ class ForkExecutors:
     """A child of this worker's warm interpreter per submission."""
 
     name: str = FORK
-    preload: tuple[str, ...] = ("assignkit.warm_stack",)  # so the worker forked from the forkserver is warm
+    preload: tuple[str, ...] = (WARM_STACK,)  # so the workers forked from the pool's forkserver start warm
 
     def warm(self) -> None:
         start_zygote()
