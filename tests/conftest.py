@@ -128,3 +128,15 @@ def isolation_for_tests(uid: int) -> Isolation:
     hidden = (Path("/tmp"), Path("/root"))
     visible = tuple(p for p in python_folders() if any(p.is_relative_to(h) for h in hidden))
     return Isolation(Sandbox(ROOT, (), hidden, visible, Path("/nonexistent")), Slot(0, uid, ()))
+
+
+def sleepers(seconds: str) -> list[int]:
+    """The pids of every `sleep <seconds>` on the machine (a test's detached process, by its own odd duration)."""
+    found = []
+    for proc in Path("/proc").glob("[0-9]*"):
+        try:
+            if (proc / "cmdline").read_bytes().split(b"\0")[:2] == [b"sleep", seconds.encode()]:
+                found.append(int(proc.name))
+        except OSError:
+            continue
+    return found

@@ -19,7 +19,7 @@ from assignkit.forkexec import ForkExecutor, _Channel, _Gone, _output_of, _send,
 from assignkit.grade import grade_batch
 from assignkit.harvest import load_questions
 from assignkit.sandbox import ROOT, USERNS
-from conftest import isolation_for_tests, tiny_notebook
+from conftest import isolation_for_tests, sleepers, tiny_notebook
 
 LIMITS = Limits(cell_seconds=10, notebook_seconds=40, memory_mb=1024)
 FULL = {"q1_tensor": 1.0, "q2_net": 2.0, "q3_double": 1.0}
@@ -275,14 +275,7 @@ def test_the_checker_sees_the_patches_within_one_submission(warm, tiny_course, t
 
 
 def _sleepers() -> list[int]:
-    found = []
-    for proc in Path("/proc").glob("[0-9]*"):
-        try:
-            if (proc / "cmdline").read_bytes().split(b"\0")[:2] == [b"sleep", b"4322.5"]:
-                found.append(int(proc.name))
-        except OSError:
-            continue
-    return found
+    return sleepers("4322.5")
 
 
 @pytest.mark.slow

@@ -16,7 +16,7 @@ from assignkit import sandbox
 from assignkit.execute import Limits
 from assignkit.grade import grade_batch
 from assignkit.sandbox import NONE, ROOT, USERNS, SandboxUnavailable, choose_mode, open_sandbox, userns_problem
-from conftest import tiny_notebook
+from conftest import sleepers, tiny_notebook
 
 IS_ROOT = os.geteuid() == 0
 needs_root = pytest.mark.skipif(not IS_ROOT, reason="root mode needs root")
@@ -114,14 +114,7 @@ t = x * 2
 
 
 def _sleepers() -> list[int]:
-    found = []
-    for proc in Path("/proc").glob("[0-9]*"):
-        try:
-            if (proc / "cmdline").read_bytes().split(b"\0")[:2] == [b"sleep", b"1234.5"]:
-                found.append(int(proc.name))
-        except OSError:
-            continue
-    return found
+    return sleepers("1234.5")
 
 
 @pytest.mark.slow
