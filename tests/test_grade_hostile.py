@@ -22,7 +22,7 @@ from assignkit.grade import FIRST_SANDBOX_UID, grade_batch
 from assignkit.layout import Course
 from assignkit.results import SubmissionResult
 from assignkit.sandbox import ROOT, USERNS, own_writable_cgroups, userns_problem
-from conftest import KernelReaper, tiny_notebook
+from conftest import KernelReaper, sleepers, tiny_notebook
 
 pytestmark = pytest.mark.slow
 
@@ -422,14 +422,7 @@ def graded(tiny_course, tmp_path_factory, request) -> Graded:
 
 def _sleepers() -> list[int]:
     """Processes of the detached sleeper, anywhere on the machine."""
-    found = []
-    for proc in Path("/proc").glob("[0-9]*"):
-        try:
-            if (proc / "cmdline").read_bytes().split(b"\0")[:2] == [b"sleep", SLEEPER_SECONDS.encode()]:
-                found.append(int(proc.name))
-        except OSError:
-            continue
-    return found
+    return sleepers(SLEEPER_SECONDS)
 
 
 def _source_text(graded: Graded) -> str:
