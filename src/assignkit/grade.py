@@ -14,7 +14,7 @@ import os
 import shutil
 import tempfile
 import time
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Callable
 
@@ -99,8 +99,33 @@ class Graded:
     executed: str | None = None
 
 
+@dataclass(frozen=True)
+class Ran:
+    """A submission whose notebook has run (the first step): what the checks (the second step) need. Its
+    artifacts are in `scratch`, which the second step removes."""
+
+    submission: Submission
+    started: float  # time.monotonic() when its grading began
+    scratch: Path
+    execution: Execution  # without the notebook: that is `executed`
+    executed: str | None  # the notebook as it ran
+    unanswered: frozenset[str]
+    notes: tuple[str, ...]
+
+    @property
+    def artifacts_dir(self) -> Path:
+        return self.scratch / "artifacts"
+
+
 def grade_one(homework: Homework, submission: Submission, settings: Settings) -> Graded:
-    """The result of one submission. Never raises for anything a student did."""
+    """The result of one submission, both steps one after the other. Never raises for anything a student did."""
+    ran = run_one(homework, submission, settings)
+    return ran if isinstance(ran, Graded) else check_one(homework, ran, settings)
+
+
+def run_one(homework: Homework, submission: Submission, settings: Settings) -> Ran | Graded:
+    """The first step: the notebook run in the sandbox with its answers harvested; the row itself when the
+    notebook cannot be graded."""
     started = time.monotonic()
     try:
         prepared = prepare_submission(submission, homework.release_notebook, homework.name)
@@ -116,16 +141,27 @@ def grade_one(homework: Homework, submission: Submission, settings: Settings) ->
                 execution = settings.executor(settings.limits, Isolation(settings.sandbox, slot)).run(job)
             finally:
                 settings.sandbox.clear(slot)  # nothing the submission started outlives it
+        executed = nbformat.writes(execution.notebook) if execution.notebook else None
         unanswered = unanswered_questions(notebook, homework.release_notebook, homework.questions)
-        checks, figures = run_checks(homework.autograder_folder, homework.release_folder, job.artifacts_dir,
-                                     _not_run(homework, execution), homework.lang, unanswered,
-                                     ReferenceCache(settings.run_root / "reference-cache"))
-        result = _finish(homework, submission, Status(execution.status), _reason(homework, execution), started,
-                         execution.harvested, tuple(_check_of(c) for c in checks),
-                         tuple(Figure(**f) for f in figures), notes)
-        return Graded(result, nbformat.writes(execution.notebook) if execution.notebook else None)
-    finally:
+    except BaseException:
         shutil.rmtree(scratch, ignore_errors=True)
+        raise
+    return Ran(submission, started, scratch, replace(execution, notebook=None), executed, unanswered, notes)
+
+
+def check_one(homework: Homework, ran: Ran, settings: Settings) -> Graded:
+    """The second step: the hidden checks on what the run left behind, and the row."""
+    try:
+        execution = ran.execution
+        checks, figures = run_checks(homework.autograder_folder, homework.release_folder, ran.artifacts_dir,
+                                     _not_run(homework, execution), homework.lang, ran.unanswered,
+                                     ReferenceCache(settings.run_root / "reference-cache"))
+        result = _finish(homework, ran.submission, Status(execution.status), _reason(homework, execution),
+                         ran.started, execution.harvested, tuple(_check_of(c) for c in checks),
+                         tuple(Figure(**f) for f in figures), ran.notes)
+        return Graded(result, ran.executed)
+    finally:
+        shutil.rmtree(ran.scratch, ignore_errors=True)
 
 
 def _not_run(homework: Homework, execution: Execution) -> dict[str, str]:
@@ -239,30 +275,88 @@ def grade_batch(course: Course, homework_name: str, paths: list[Path], out_dir: 
 
 def _run_pool(homework: Homework, todo: list[Submission], settings: Settings):
     """Results as they finish. When a worker dies (the machine killed it), the pool breaks and every unfinished
-    submission is tried again in a new pool; one that was running when pools broke twice gets an error row."""
+    submission is tried again in a new pool; one that was in a worker when pools broke twice gets an error row."""
     tries = {s.student: 0 for s in todo}
     while todo:
-        broken: list[Submission] = []
+        again: list[Submission] = []
         for submission, outcome in _one_pool(homework, todo, settings):
-            if isinstance(outcome, BrokenProcessPool) and tries[submission.student] < 1:
+            if isinstance(outcome, _NotStarted):
+                again.append(submission)
+            elif isinstance(outcome, BrokenProcessPool) and tries[submission.student] < 1:
                 tries[submission.student] += 1
-                broken.append(submission)
+                again.append(submission)
             else:
                 yield _result_of(outcome, homework, submission)
-        todo = broken
+        todo = again
+
+
+class _NotStarted(Exception):
+    """The pool broke before this submission's step started (not its doing: it is tried again, uncounted)."""
 
 
 def _one_pool(homework: Homework, todo: list[Submission], settings: Settings):
+    """(submission, Graded or the exception) as each finishes, in one pool of 2 × jobs workers: every submission
+    is run, then checked. No more than `jobs` notebooks run at once; a submission's checks run beside the next
+    one's notebook, so they add no time while a core is free for them."""
     context = poolserver.context(settings.executor.preload)
-    with concurrent.futures.ProcessPoolExecutor(settings.jobs, mp_context=context,
+    with concurrent.futures.ProcessPoolExecutor(2 * settings.jobs, mp_context=context,
                                                 initializer=_init_worker, initargs=(settings.executor,)) as pool:
-        futures = {pool.submit(grade_one, homework, s, settings): s for s in todo}
+        steps = _Steps(pool, homework, settings, waiting=list(reversed(todo)))
         try:
-            for future in concurrent.futures.as_completed(futures):
-                yield futures[future], future.exception() or future.result()
+            yield from steps.outcomes()
         except BaseException:
             pool.shutdown(wait=False, cancel_futures=True)
             raise
+
+
+@dataclass
+class _Steps:
+    """The two steps of every submission in one pool, and which of them are in a worker now."""
+
+    pool: concurrent.futures.ProcessPoolExecutor
+    homework: Homework
+    settings: Settings
+    waiting: list[Submission]  # the next to run last
+    running: dict[concurrent.futures.Future, Submission] = field(default_factory=dict)
+    checking: dict[concurrent.futures.Future, Submission] = field(default_factory=dict)
+    broken: bool = False
+
+    def outcomes(self):
+        self._start_runs()
+        while self.running or self.checking:
+            done, _ = concurrent.futures.wait([*self.running, *self.checking],
+                                              return_when=concurrent.futures.FIRST_COMPLETED)
+            for future in done:
+                yield from self._finished(future)
+            self._start_runs()
+        for submission in reversed(self.waiting):
+            yield submission, _NotStarted()
+
+    def _finished(self, future: concurrent.futures.Future):
+        ran = future in self.running
+        submission = self.running.pop(future) if ran else self.checking.pop(future)
+        outcome = future.exception() or future.result()
+        self.broken = self.broken or isinstance(outcome, BrokenProcessPool)
+        if not (ran and isinstance(outcome, Ran)):
+            yield submission, outcome
+        elif (checks := self._submit(check_one, self.homework, outcome, self.settings)) is None:
+            yield submission, _NotStarted()
+        else:
+            self.checking[checks] = submission
+
+    def _start_runs(self) -> None:
+        while self.waiting and len(self.running) < self.settings.jobs:
+            if (run := self._submit(run_one, self.homework, self.waiting[-1], self.settings)) is None:
+                return
+            self.running[run] = self.waiting.pop()
+
+    def _submit(self, step: Callable, *args) -> concurrent.futures.Future | None:
+        if not self.broken:
+            try:
+                return self.pool.submit(step, *args)
+            except BrokenProcessPool:
+                self.broken = True
+        return None
 
 
 def _result_of(outcome: Graded | BaseException, homework: Homework, submission: Submission) -> Graded:

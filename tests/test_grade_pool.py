@@ -1,0 +1,108 @@
+"""grade_batch's worker pool: each submission is run, then checked, in worker processes; never more than `jobs`
+notebooks at once; a worker the machine kills costs its submission one more try, and a second death an error row,
+while every other submission is graded.
+
+The notebooks run in the worker itself (`InProcessExecutor`, no sandbox), so these test the pool, not a sandbox.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import time
+from pathlib import Path
+
+import pytest
+
+from assignkit.grade import grade_batch
+from assignkit.sandbox import NONE
+from conftest import tiny_notebook
+from test_grade import LIMITS, InProcessExecutor, InProcessExecutors
+
+pytestmark = pytest.mark.slow
+
+
+class LoggingExecutor(InProcessExecutor):
+    """Writes when each run starts and ends into `log`; kills its own worker process when the notebook's q1 answer
+    says KILL, as long as `kills` has recorded fewer than `max_kills` such deaths."""
+
+    def __init__(self, log: Path, max_kills: int):
+        self.log, self.max_kills = log, max_kills
+
+    def run(self, job):
+        q1 = next(c.source for c in job.notebook.cells if c.metadata.get("nbgrader", {}).get("grade_id") == "q1_tensor_answer")
+        with open(self.log / "runs", "a") as runs:
+            runs.write(f"start {time.monotonic()}\n")
+        if "KILL" in q1 and len(_lines(self.log / "kills")) < self.max_kills:
+            with open(self.log / "kills", "a") as kills:
+                kills.write("killed\n")
+            os.kill(os.getpid(), signal.SIGKILL)
+        time.sleep(0.3)
+        execution = super().run(job)
+        with open(self.log / "runs", "a") as runs:
+            runs.write(f"end {time.monotonic()}\n")
+        return execution
+
+
+class LoggingExecutors(InProcessExecutors):
+    name = "logging"
+
+    def __init__(self, log: Path, max_kills: int = 0):
+        self.log, self.max_kills = log, max_kills
+
+    def __call__(self, limits, isolation) -> LoggingExecutor:
+        return LoggingExecutor(self.log, self.max_kills)
+
+
+def _lines(path: Path) -> list[str]:
+    return path.read_text().splitlines() if path.is_file() else []
+
+
+def _most_at_once(log: Path) -> int:
+    events = sorted((float(t), kind) for kind, t in (line.split() for line in _lines(log / "runs")))
+    at_once = most = 0
+    for _, kind in sorted(events, key=lambda e: (e[0], e[1] == "start")):  # an end before a start at the same time
+        at_once += 1 if kind == "start" else -1
+        most = max(most, at_once)
+    return most
+
+
+def _class(course, folder: Path, answers: dict[str, dict[str, str]]) -> Path:
+    folder.mkdir()
+    for student, answer in answers.items():
+        (folder / f"{student}.ipynb").write_text(tiny_notebook(course, answer))
+    return folder
+
+
+def _grade(course, folder: Path, out: Path, executors: LoggingExecutors, jobs: int):
+    results = grade_batch(course, "tiny", [folder], out, jobs=jobs, limits=LIMITS, mode=NONE, executor=executors,
+                          on_note=lambda note: None)
+    return {r.student: (r.status, r.score) for r in results}
+
+
+@pytest.mark.parametrize("jobs", [1, 2])
+def test_every_submission_is_run_then_checked_and_no_more_than_jobs_run_at_once(tiny_course, tmp_path, jobs):
+    folder = _class(tiny_course, tmp_path / "class", {f"s{i}": {} for i in range(5)})
+    (tmp_path / "log").mkdir()
+    rows = _grade(tiny_course, folder, tmp_path / "out", LoggingExecutors(tmp_path / "log"), jobs)
+    assert rows == {f"s{i}": ("graded", 4.0) for i in range(5)}
+    assert len(_lines(tmp_path / "log" / "runs")) == 10
+    assert _most_at_once(tmp_path / "log") <= jobs
+
+
+def test_a_worker_killed_once_costs_its_submission_a_second_try(tiny_course, tmp_path):
+    folder = _class(tiny_course, tmp_path / "class", {"kim": {"q1_tensor_answer": "t = x * 2  # KILL"},
+                                                      "lee": {}, "park": {}})
+    (tmp_path / "log").mkdir()
+    rows = _grade(tiny_course, folder, tmp_path / "out", LoggingExecutors(tmp_path / "log", max_kills=1), jobs=1)
+    assert rows == {"kim": ("graded", 4.0), "lee": ("graded", 4.0), "park": ("graded", 4.0)}
+    assert len(_lines(tmp_path / "log" / "kills")) == 1
+
+
+def test_a_worker_killed_twice_gives_an_error_row_and_the_others_are_graded(tiny_course, tmp_path):
+    folder = _class(tiny_course, tmp_path / "class", {"kim": {"q1_tensor_answer": "t = x * 2  # KILL"},
+                                                      "lee": {}, "park": {}})
+    (tmp_path / "log").mkdir()
+    rows = _grade(tiny_course, folder, tmp_path / "out", LoggingExecutors(tmp_path / "log", max_kills=99), jobs=1)
+    assert rows == {"kim": ("grader_error", 0.0), "lee": ("graded", 4.0), "park": ("graded", 4.0)}
+    assert len(_lines(tmp_path / "log" / "kills")) == 2
