@@ -18,16 +18,20 @@ Configurations (--configs, in this order):
   nbgrader  `nbgrader autograde --force` in a scratch nbgrader course (one submission at a time, its own
             gradebook; cell timeout 120 s as assignkit's)
 Overhead per submission = fork-1 (else the first assignkit config at one job) per submission - compute.
-Peak memory of every assignkit run: the largest sum, over the command's process tree (workers, kernels, forked
-children), of the proportional set size (PSS, /proc/<pid>/smaps_rollup), sampled every 0.2 s.
+Peak memory (--memory, by default fork-2's): the largest sum, over the command's process tree (workers, kernels,
+forked children), of the proportional set size (PSS, /proc/<pid>/smaps_rollup), sampled every 0.2 s in a second run
+of that configuration, untimed: one sample of a grading tree costs ≈ 60 ms of kernel CPU (measured at fork-2 on
+hw1, 15 processes), which would slow the timed run it samples by about a third of a core.
 
     .venv/bin/python benchmarks/grade_vs_nbgrader.py [--k 32] [--homeworks tiny,hw1_loss_comparison,hw2_dnn]
                                                      [--configs plain,compute,fork-1,fork-2,kernel-2,nbgrader]
+                                                     [--memory fork-2]
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import csv
 import importlib.util
 import os
@@ -246,7 +250,10 @@ def _pss_kb(pid: int) -> int:
     return 0
 
 
-def run_assignkit(config: str, course: Path, homework: str, submitted: Path, out: Path, has_executor: bool) -> Row:
+def run_assignkit(config: str, course: Path, homework: str, submitted: Path, out: Path, has_executor: bool,
+                  sample_memory: bool = False) -> Row:
+    """One timed run; with `sample_memory`, its peak memory instead (the sampling slows it: its time is not a
+    figure)."""
     executor, jobs = config.split("-")
     command = [str(BIN / "assignkit"), "grade", homework, str(submitted), "--out", str(out), "--course", str(course),
                "--jobs", jobs]
@@ -255,7 +262,7 @@ def run_assignkit(config: str, course: Path, homework: str, submitted: Path, out
     env = {**os.environ, "PATH": f"{BIN}{os.pathsep}{os.environ.get('PATH', '')}"}
     before, started = load(), time.monotonic()
     process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    with PeakMemory(process.pid) as memory:
+    with PeakMemory(process.pid) if sample_memory else contextlib.nullcontext() as memory:
         stdout, stderr = process.communicate()
     seconds = time.monotonic() - started
     if process.returncode != 0:
@@ -263,7 +270,7 @@ def run_assignkit(config: str, course: Path, homework: str, submitted: Path, out
     with open(out / "grades.csv", newline="") as grades:
         statuses = Counter(row["status"] for row in csv.DictReader(grades))
     note = stdout.strip().splitlines()[0] if stdout.strip() else ""
-    return Row(config, seconds, before, load(), note, memory.peak_kb / 1024, statuses)
+    return Row(config, seconds, before, load(), note, memory.peak_kb / 1024 if memory else None, statuses)
 
 
 def make_nbgrader_course(course: Path, homework: str, made: list[tuple[str, Path]], scratch: Path) -> None:
@@ -299,7 +306,7 @@ def run_nbgrader(scratch: Path, homework: str) -> Row:
 # ---------------------------------------------------------------- one homework
 
 
-def bench(homework: str, k: int, configs: list[str], has_executor: bool, scratch: Path) -> None:
+def bench(homework: str, k: int, configs: list[str], memory: list[str], has_executor: bool, scratch: Path) -> None:
     course = course_for(homework, scratch)
     made = make_class(course, homework, k, scratch / "class" / "submitted")
     notebooks = [path for _, path in made]
@@ -328,6 +335,12 @@ def bench(homework: str, k: int, configs: list[str], has_executor: bool, scratch
         row = rows[config]
         print(f"  {config:9} {row.seconds / k:7.2f} s/submission   load {row.load_before} -> {row.load_after}   "
               f"{dict(row.statuses)}{'   ' + row.note if row.note else ''}", flush=True)
+    for config in (c for c in memory if c in rows and c not in ("plain", "compute", "nbgrader")):
+        sampled = run_assignkit(config, course, homework, scratch / "class" / "submitted",
+                                scratch / f"out-{config}-memory", has_executor, sample_memory=True)
+        rows[config].peak_mb = sampled.peak_mb
+        print(f"  {config:9} peak {sampled.peak_mb:.0f} MB (a second run, sampled; load {sampled.load_before} -> "
+              f"{sampled.load_after})", flush=True)
     report(homework, k, rows, compute_inside)
 
 
@@ -359,8 +372,12 @@ def main() -> None:
     parser.add_argument("--homeworks", default=",".join(HOMEWORKS), help=f"comma-separated (default {','.join(HOMEWORKS)})")
     parser.add_argument("--configs", default=",".join(CONFIGS),
                         help=f"comma-separated, any of plain, compute, nbgrader, fork-N, kernel-N (default {','.join(CONFIGS)})")
+    parser.add_argument("--memory", default="fork-2",
+                        help="comma-separated configs whose peak memory a second, untimed run measures (default "
+                             "fork-2; empty for none)")
     args = parser.parse_args()
     homeworks, configs = args.homeworks.split(","), args.configs.split(",")
+    memory = [c for c in args.memory.split(",") if c]
     unknown = [c for c in configs if c not in ("plain", "compute", "nbgrader") and
                not (c.partition("-")[0] in ("fork", "kernel") and c.partition("-")[2].isdigit())]
     if unknown or not set(homeworks) <= set(HOMEWORKS):
@@ -374,7 +391,7 @@ def main() -> None:
         for homework in homeworks:
             scratch = Path(tmp) / homework
             scratch.mkdir()
-            bench(homework, args.k, configs, has_executor, scratch)
+            bench(homework, args.k, configs, memory, has_executor, scratch)
     print(f"\nload average after the run: {load()}")
 
 
