@@ -1,5 +1,6 @@
 """The check plugin on hand-made artifacts: accessors, rebuilt networks, messages, points."""
 
+import copy
 import json
 import multiprocessing
 import sys
@@ -9,6 +10,7 @@ import time
 import pytest
 import torch
 
+import assignkit.checks as checks_module
 from assignkit.checks import (ChecksError, HarvestedQuestion, MissingArtifact, ReferenceCache, architecture,
                               expect_architecture, expect_at_least, expect_at_most, expect_choice, expect_trained_as,
                               input_key, question_points, run_checks, training_cause)
@@ -515,9 +517,18 @@ def test_an_artifact_is_read_once_per_submission_and_each_check_gets_its_own_cop
     harvest({"records": [[0.5, 1.5]] * 3, "t": torch.ones(3)}, [{"name": n, "kind": "value"} for n in ("records", "t")],
             str(tmp_path / "artifacts" / "q1"))
     loads = []
-    real_load = torch.load
-    monkeypatch.setattr(torch, "load", lambda *a, **k: loads.append(a[0]) or real_load(*a, **k))
+    real_load = checks_module.load_payload
+    monkeypatch.setattr(checks_module, "load_payload", lambda stem: loads.append(stem.name) or real_load(stem))
     results, _ = run_checks(checks, tmp_path, tmp_path / "artifacts", {})
     assert all(r.passed for r in results), [r.message for r in results]
-    assert sorted(path.name for path in loads) == ["records.pt", "t.pt"]
+    assert sorted(loads) == ["records", "t"]
 
+def test_fresh_copy_shares_nothing_mutable_and_equals_deepcopy():
+    value = {"rows": [[1.0, 2.0], [3.0, None]], "t": torch.ones(2), "pair": (1, [2])}
+    copied = checks_module.fresh_copy(value)
+    assert repr(copied) == repr(copy.deepcopy(value))
+    copied["rows"][0][0] = 9.0
+    copied["t"] += 1
+    copied["pair"][1].append(3)
+    assert value == {"rows": [[1.0, 2.0], [3.0, None]], "t": value["t"], "pair": (1, [2])}
+    assert torch.equal(value["t"], torch.ones(2))

@@ -22,7 +22,7 @@ def test_harvest_cell_adds_no_name_and_carries_the_hidden_inputs(tmp_path):
     namespace = {"double": lambda v: 2 * v, "t": torch.ones(2)}
     exec(harvest_source(question, str(tmp_path / "out")), namespace)
     assert set(namespace) == {"double", "t", "__builtins__"}
-    calls = torch.load(tmp_path / "out" / "double.pt", weights_only=True)["calls"]
+    calls = torch.load(tmp_path / "out" / "double.pt", weights_only=True)["calls"]  # a tensor: saved by torch
     assert torch.equal(calls[0]["output"], torch.tensor([[2.0], [4.0]]))
 
 

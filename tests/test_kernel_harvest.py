@@ -7,6 +7,7 @@ import sys
 import numpy as np
 import torch
 
+from assignkit.checks import load_payload
 from assignkit.kernel_harvest import harvest
 
 
@@ -17,7 +18,7 @@ def _harvest(tmp_path, namespace, plan):
 
 
 def _load(out, name):
-    return torch.load(out / f"{name}.pt", weights_only=True)
+    return load_payload(out / name)
 
 
 def test_values_become_plain_tensors_numbers_and_lists(tmp_path):
@@ -135,3 +136,21 @@ def test_the_recorder_counts_steps_and_losses_per_question_and_which_net_each_op
     assert json.loads((tmp_path / "q2" / "record.json").read_text()) == {
         "optimizers": [], "module_zero_grads": 0, "losses": []}  # counting starts afresh after each harvest
     assert (tmp_path / "q3" / "manifest.json").is_file() and not (tmp_path / "q3" / "record.json").exists()
+
+
+def test_plain_values_are_saved_as_json_and_read_back_exactly(tmp_path):
+    record = [[0.1, -0.0, float("nan"), float("inf"), 1e-300, 2**70, True, None, "한글 \ud800"], {"k": [1, 2.5]}]
+    namespace = {"record": record, "manifest": [1.5], "t": torch.ones(2)}
+    out, manifest = _harvest(tmp_path, namespace, [{"name": n, "kind": "value"} for n in namespace])
+    assert all(entry["ok"] for entry in manifest.values())  # `manifest` and `record` do not clash with the grader's files
+    assert sorted(p.name for p in out.iterdir()) == ["manifest.json", "manifest.plain.json", "record.plain.json", "t.pt"]
+    back = _load(out, "record")["value"]
+    torch.save({"value": record}, tmp_path / "as_torch.pt")
+    assert repr(back) == repr(torch.load(tmp_path / "as_torch.pt", weights_only=True)["value"]) == repr(record)
+    assert [type(v) for v in back[0]] == [type(v) for v in record[0]]
+    assert _load(out, "manifest")["value"] == [1.5]
+
+
+def test_an_int_too_long_for_json_is_saved_by_torch_as_before(tmp_path):
+    out, manifest = _harvest(tmp_path, {"n": 10 ** 5000}, [{"name": "n", "kind": "value"}])
+    assert manifest["n"]["ok"] and [p.name for p in out.glob("n.*")] == ["n.pt"]
