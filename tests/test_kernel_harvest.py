@@ -8,7 +8,7 @@ import numpy as np
 import torch
 
 from assignkit.checks import load_payload
-from assignkit.kernel_harvest import harvest
+from assignkit.kernel_harvest import PLAIN_MAX_CHARS, harvest
 
 
 def _harvest(tmp_path, namespace, plan):
@@ -151,6 +151,9 @@ def test_plain_values_are_saved_as_json_and_read_back_exactly(tmp_path):
     assert _load(out, "manifest")["value"] == [1.5]
 
 
-def test_an_int_too_long_for_json_is_saved_by_torch_as_before(tmp_path):
-    out, manifest = _harvest(tmp_path, {"n": 10 ** 5000}, [{"name": "n", "kind": "value"}])
-    assert manifest["n"]["ok"] and [p.name for p in out.glob("n.*")] == ["n.pt"]
+def test_an_int_too_long_for_json_and_a_large_answer_are_saved_by_torch_as_before(tmp_path):
+    big = [0.123456789012345] * (PLAIN_MAX_CHARS // 17)
+    out, manifest = _harvest(tmp_path, {"n": 10 ** 5000, "big": big}, [{"name": n, "kind": "value"} for n in ("n", "big")])
+    assert manifest["n"]["ok"] and manifest["big"]["ok"]
+    assert sorted(p.name for p in out.glob("*.pt")) == ["big.pt", "n.pt"] and not list(out.glob("*.plain.json"))
+    assert _load(out, "big")["value"] == big

@@ -56,6 +56,7 @@ def harvest(namespace, plan, out_dir, record=False):
 
 
 PLAIN_SUFFIX, TENSOR_SUFFIX = ".plain.json", ".pt"  # no identifier has a dot: never manifest.json or record.json
+PLAIN_MAX_CHARS = 10_000_000  # above: torch.save, whose 9 bytes per float keep a large answer under the size limit
 
 
 class _NotPlain(Exception):
@@ -67,13 +68,15 @@ def _not_plain(obj):
 
 
 def save_payload(payload, path):
-    """`path` + .plain.json when the payload holds no tensor (json reads a record of 100,000 floats back ten times
-    faster than torch.load's safe unpickler), else + .pt with torch.save."""
+    """`path` + .plain.json when the payload holds no tensor and is not large (json reads a record of 100,000
+    floats back ten times faster than torch.load's safe unpickler), else + .pt with torch.save."""
     import torch
 
     try:
         text = json.dumps(payload, default=_not_plain)
     except (_NotPlain, ValueError):  # a tensor; an int too long for json
+        text = None
+    if text is None or len(text) > PLAIN_MAX_CHARS:
         torch.save(payload, path + TENSOR_SUFFIX)
         return
     with open(path + PLAIN_SUFFIX, "w") as f:
