@@ -523,6 +523,26 @@ def test_an_artifact_is_read_once_per_submission_and_each_check_gets_its_own_cop
     assert all(r.passed for r in results), [r.message for r in results]
     assert sorted(loads) == ["records", "t"]
 
+def test_two_questions_with_an_answer_of_the_same_name_each_get_their_own(tmp_path):
+    checks = tmp_path / "autograder"
+    _write_checks(checks, '''
+        import pytest
+
+        @pytest.mark.check("q1", points=1)
+        def test_q1(sub):
+            assert sub.value("answer") == [1.0] and sub.tensor("t").sum().item() == 1.0
+
+        @pytest.mark.check("q2", points=1)
+        def test_q2(sub):
+            assert sub.value("answer") == [2.0] and sub.tensor("t").sum().item() == 2.0
+    ''')
+    for question, number in (("q1", 1.0), ("q2", 2.0)):
+        harvest({"answer": [number], "t": torch.tensor([number])}, [{"name": n, "kind": "value"} for n in ("answer", "t")],
+                str(tmp_path / "artifacts" / question))
+    results, _ = run_checks(checks, tmp_path, tmp_path / "artifacts", {})
+    assert [r.passed for r in results] == [True, True], [r.message for r in results]
+
+
 def test_fresh_copy_shares_nothing_mutable_and_equals_deepcopy():
     value = {"rows": [[1.0, 2.0], [3.0, None]], "t": torch.ones(2), "pair": (1, [2])}
     copied = checks_module.fresh_copy(value)

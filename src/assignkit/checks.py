@@ -226,9 +226,10 @@ class HarvestedQuestion:
             raise MissingArtifact(msg(ko=f"{name}은(는) {kind}이(가) 아니라 {entry['kind']}(으)로 수집되었습니다",
                                       en=f"{name} was collected as a {entry['kind']}, not a {kind}"))
         try:
-            if name not in self._loaded:
-                self._loaded[name] = load_payload(self.folder / name)
-            return fresh_copy(self._loaded[name])  # each check gets its own copy, whatever an earlier one did
+            stem = self.folder / name  # the loads are shared by every question of the submission: its folder too
+            if stem not in self._loaded:
+                self._loaded[stem] = load_payload(stem)
+            return fresh_copy(self._loaded[stem])  # each check gets its own copy, whatever an earlier one did
         except Exception as error:  # a file a student's process wrote: any failure means "unreadable"
             raise MissingArtifact(msg(ko=f"{name}을(를) 다시 읽을 수 없습니다 ({type(error).__name__})",
                                       en=f"{name} could not be read back ({type(error).__name__})")) from None
