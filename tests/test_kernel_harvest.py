@@ -119,6 +119,9 @@ harvest({"net": net}, plan, sys.argv[1] + "/q1b")  # a question that does not re
 harvest({"net": net}, plan, sys.argv[1] + "/q2", record=True)
 sys.modules["__assignkit_recorder__"].optimizers = "garbled by the student"
 harvest({"net": net}, plan, sys.argv[1] + "/q3", record=True)
+for _ in range(2):
+    torch.nn.BCELoss()(net(x), y).backward()  # the same kind of loss as in q1, one sigmoid less
+harvest({"net": net}, plan, sys.argv[1] + "/q4", record=True)
 '''
 
 
@@ -136,6 +139,8 @@ def test_the_recorder_counts_steps_and_losses_per_question_and_which_net_each_op
     assert json.loads((tmp_path / "q2" / "record.json").read_text()) == {
         "optimizers": [], "module_zero_grads": 0, "losses": []}  # counting starts afresh after each harvest
     assert (tmp_path / "q3" / "manifest.json").is_file() and not (tmp_path / "q3" / "record.json").exists()
+    assert json.loads((tmp_path / "q4" / "record.json").read_text())["losses"] == [  # read again in each question
+        {"chain": ["BinaryCrossEntropyBackward0", "SigmoidBackward0", "AddmmBackward0"], "calls": 2}]
 
 
 def test_plain_values_are_saved_as_json_and_read_back_exactly(tmp_path):

@@ -88,8 +88,9 @@ def save_payload(payload, path):
 def install_recorder():
     """Run once before the student's first cell: count, until each harvest, the optimizer steps (class, lr,
     which parameters), the zero_grad calls and the losses `backward()` was called on (with the operations just
-    below them). It changes no result: the hooks only count. It lives in the student's process, so the grader
-    takes what it reports as evidence for messages, never as a reason to give points."""
+    below them, read at the first backward() of each kind of loss in a question: walking the graph at every
+    step cost 3 % of a training). It changes no result: the hooks only count. It lives in the student's
+    process, so the grader takes what it reports as evidence for messages, never as a reason to give points."""
     import sys
     import types
 
@@ -97,7 +98,7 @@ def install_recorder():
     from torch.optim.optimizer import Optimizer, register_optimizer_step_post_hook
 
     state = types.ModuleType(RECORDER)
-    state.optimizers, state.losses, state.module_zero_grads = {}, {}, 0
+    state.optimizers, state.losses, state.chains, state.module_zero_grads = {}, {}, {}, 0
     sys.modules[RECORDER] = state
 
     def after_step(optimizer, args, kwargs):
@@ -127,7 +128,12 @@ def install_recorder():
 
     def recorded_backward(original):
         def backward(self, *args, **kwargs):
-            key = _grad_chain(getattr(self, "grad_fn", None))
+            grad_fn = getattr(self, "grad_fn", None)
+            key = state.chains.get(type(grad_fn))
+            if key is None:
+                key = _grad_chain(grad_fn)
+                if len(state.chains) < MAX_RECORDED:
+                    state.chains[type(grad_fn)] = key
             if key in state.losses or len(state.losses) < MAX_RECORDED:
                 state.losses[key] = state.losses.get(key, 0) + 1
             return original(self, *args, **kwargs)
@@ -175,7 +181,7 @@ def save_record(namespace, plan, out_dir, write):
     except Exception:
         pass
     try:
-        state.optimizers, state.losses, state.module_zero_grads = {}, {}, 0
+        state.optimizers, state.losses, state.chains, state.module_zero_grads = {}, {}, {}, 0
     except Exception:
         pass
 
