@@ -291,7 +291,8 @@ def _run_pool(homework: Homework, todo: list[Submission], settings: Settings):
 
 
 class _NotStarted(Exception):
-    """The pool broke before this submission's step started (not its doing: it is tried again, uncounted)."""
+    """The pool broke before this submission's run, or its checks, started: not its doing, so it is run again
+    without counting a try."""
 
 
 def _one_pool(homework: Homework, todo: list[Submission], settings: Settings):
@@ -333,11 +334,11 @@ class _Steps:
             yield submission, _NotStarted()
 
     def _finished(self, future: concurrent.futures.Future):
-        ran = future in self.running
-        submission = self.running.pop(future) if ran else self.checking.pop(future)
+        was_run = future in self.running
+        submission = self.running.pop(future) if was_run else self.checking.pop(future)
         outcome = future.exception() or future.result()
         self.broken = self.broken or isinstance(outcome, BrokenProcessPool)
-        if not (ran and isinstance(outcome, Ran)):
+        if not (was_run and isinstance(outcome, Ran)):
             yield submission, outcome
         elif (checks := self._submit(check_one, self.homework, outcome, self.settings)) is None:
             yield submission, _NotStarted()
