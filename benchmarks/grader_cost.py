@@ -6,7 +6,7 @@ kernel), then timed in this process as a grading worker does them:
   fixed     `import assignkit.grade` (a fresh interpreter), Homework.load, the first run_checks (pytest and the
             check files imported, the reference cache filled), the first feedback page (matplotlib, the font)
   checks    run_checks on the same artifacts, warm: with the run's shared reference cache (a new ReferenceCache
-            on the same folder each time, as grade_one makes one per submission), and without it (a new empty
+            on the same folder each time, as check_one makes one per submission), and without it (a new empty
             cache each time: what each submission pays when nothing is shared, e.g. a fresh process per submission)
   pytest    run_checks of a folder holding one trivial check: pytest's own cost per call
   feedback  report.write_feedback of the solution's result: its pictures drawn, the same pictures again (another
