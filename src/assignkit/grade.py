@@ -296,11 +296,12 @@ class _NotStarted(Exception):
 
 
 def _one_pool(homework: Homework, todo: list[Submission], settings: Settings):
-    """(submission, Graded or the exception) as each finishes, in one pool of 2 × jobs workers: every submission
-    is run, then checked. No more than `jobs` notebooks run at once; a submission's checks run beside the next
-    one's notebook, so they add no time while a core is free for them."""
+    """(submission, Graded or the exception) as each finishes, in one pool of 2 × jobs workers (no more than there
+    are submissions: Gradescope grades one): every submission is run, then checked. No more than `jobs` notebooks
+    run at once; a submission's checks run beside the next one's notebook, so they add no time while a core is
+    free for them."""
     context = poolserver.context(settings.executor.preload)
-    with concurrent.futures.ProcessPoolExecutor(2 * settings.jobs, mp_context=context,
+    with concurrent.futures.ProcessPoolExecutor(min(2 * settings.jobs, len(todo)), mp_context=context,
                                                 initializer=_init_worker, initargs=(settings.executor,)) as pool:
         steps = _Steps(pool, homework, settings, waiting=list(reversed(todo)))
         try:
