@@ -91,19 +91,13 @@ def test_every_submission_is_run_then_checked_and_no_more_than_jobs_run_at_once(
     assert _most_at_once(tmp_path / "log") <= jobs
 
 
-def test_a_worker_killed_once_costs_its_submission_a_second_try(tiny_course, tmp_path):
+@pytest.mark.parametrize("max_kills, kim, kills", [(1, ("graded", 4.0), 1), (99, ("grader_error", 0.0), 2)],
+                         ids=["killed once", "killed every time"])
+def test_a_killed_worker_costs_its_submission_a_try_and_a_second_death_an_error_row(tiny_course, tmp_path, max_kills,
+                                                                                    kim, kills):
     folder = _class(tiny_course, tmp_path / "class", {"kim": {"q1_tensor_answer": "t = x * 2  # KILL"},
                                                       "lee": {}, "park": {}})
     (tmp_path / "log").mkdir()
-    rows = _grade(tiny_course, folder, tmp_path / "out", LoggingExecutors(tmp_path / "log", max_kills=1), jobs=1)
-    assert rows == {"kim": ("graded", 4.0), "lee": ("graded", 4.0), "park": ("graded", 4.0)}
-    assert len(_lines(tmp_path / "log" / "kills")) == 1
-
-
-def test_a_worker_killed_twice_gives_an_error_row_and_the_others_are_graded(tiny_course, tmp_path):
-    folder = _class(tiny_course, tmp_path / "class", {"kim": {"q1_tensor_answer": "t = x * 2  # KILL"},
-                                                      "lee": {}, "park": {}})
-    (tmp_path / "log").mkdir()
-    rows = _grade(tiny_course, folder, tmp_path / "out", LoggingExecutors(tmp_path / "log", max_kills=99), jobs=1)
-    assert rows == {"kim": ("grader_error", 0.0), "lee": ("graded", 4.0), "park": ("graded", 4.0)}
-    assert len(_lines(tmp_path / "log" / "kills")) == 2
+    rows = _grade(tiny_course, folder, tmp_path / "out", LoggingExecutors(tmp_path / "log", max_kills), jobs=1)
+    assert rows == {"kim": kim, "lee": ("graded", 4.0), "park": ("graded", 4.0)}
+    assert len(_lines(tmp_path / "log" / "kills")) == kills
