@@ -146,8 +146,7 @@ def install_recorder():
 
 
 def _grad_chain(grad_fn):
-    """The names of the operation that made a loss and, following its first input, the ones below it. Runs at
-    every backward(): kept to a few attribute reads."""
+    """The names of the operation that made a loss and, following its first input, the ones below it."""
     chain = ()
     while grad_fn is not None and len(chain) < CHAIN_DEPTH:
         chain += (type(grad_fn).__name__,)
