@@ -35,8 +35,6 @@ class Refused(Exception):
 
 
 def harvest(namespace, plan, out_dir, record=False):
-    import torch
-
     os.makedirs(out_dir, exist_ok=True)
     manifest = {}
     for item in plan:
