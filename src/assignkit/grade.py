@@ -107,14 +107,11 @@ class Ran:
     submission: Submission
     started: float  # time.monotonic() when its grading began
     scratch: Path
+    artifacts_dir: Path  # inside scratch
     execution: Execution  # without the notebook: that is `executed`
     executed: str | None  # the notebook as it ran
     unanswered: frozenset[str]
     notes: tuple[str, ...]
-
-    @property
-    def artifacts_dir(self) -> Path:
-        return self.scratch / "artifacts"
 
 
 def grade_one(homework: Homework, submission: Submission, settings: Settings) -> Graded:
@@ -146,7 +143,8 @@ def run_one(homework: Homework, submission: Submission, settings: Settings) -> R
     except BaseException:
         shutil.rmtree(scratch, ignore_errors=True)
         raise
-    return Ran(submission, started, scratch, replace(execution, notebook=None), executed, unanswered, notes)
+    return Ran(submission, started, scratch, job.artifacts_dir, replace(execution, notebook=None), executed,
+               unanswered, notes)
 
 
 def check_one(homework: Homework, ran: Ran, settings: Settings) -> Graded:
