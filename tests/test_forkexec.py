@@ -3,6 +3,7 @@ crosses from one submission to the next (issue 9, item 3)."""
 
 from __future__ import annotations
 
+import json
 import os
 import sys
 import textwrap
@@ -18,6 +19,7 @@ from assignkit.execute import FORK, Isolation, Job, Limits, choose_executor
 from assignkit.forkexec import ForkExecutor, _Channel, _Gone, _output_of, _send, start_zygote
 from assignkit.grade import grade_batch
 from assignkit.harvest import load_questions
+from assignkit.kernel_harvest import RECORDER
 from assignkit.sandbox import ROOT, USERNS
 from conftest import isolation_for_tests, sleepers, tiny_notebook
 
@@ -134,10 +136,12 @@ def _job(course, tmp_path: Path, answers: dict[str, str] | None = None, name: st
 
 
 @pytest.fixture(scope="module")
-def warm():
+def warm() -> frozenset[str]:
+    """The zygote started; the modules it holds (this process's when it forked)."""
     if not LINUX:
         pytest.skip("the fork executor needs Linux")
     start_zygote()
+    return frozenset(sys.modules)
 
 
 @pytest.mark.slow
@@ -166,6 +170,18 @@ def test_outputs_are_nbformat_outputs(warm, tiny_course, tmp_path):
     assert (error.output_type, error.ename) == ("error", "ZeroDivisionError")
     nbformat.validate(execution.notebook)
     assert (job.artifacts_dir / "q3_double" / "manifest.json").is_file()
+
+
+@pytest.mark.slow
+def test_a_child_imports_nothing_the_warm_up_could_have(warm, tiny_course, tmp_path):
+    figure = "t = x * 2\nimport matplotlib.pyplot as plt\nplt.plot([1, 2])\nplt.show()"
+    modules = "def double(v):\n    return 2 * v\nimport json, sys\nprint(json.dumps(sorted(sys.modules)))"
+    job = _job(tiny_course, tmp_path, {"q1_tensor_answer": figure, "q3_double_answer": modules})
+    execution = ForkExecutor(LIMITS, _isolation()).run(job)
+    cells = {c.metadata.get("nbgrader", {}).get("grade_id"): c for c in execution.notebook.cells}
+    assert cells["q1_tensor_answer"].outputs[0].output_type == "display_data"  # the figure: the inline backend ran
+    printed = json.loads(cells["q3_double_answer"].outputs[0].text)
+    assert set(printed) - warm <= {RECORDER}
 
 
 @pytest.mark.slow

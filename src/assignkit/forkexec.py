@@ -19,6 +19,7 @@ question's harvest out after its harvest cell while the runner waits.
 from __future__ import annotations
 
 import base64
+import functools
 import json
 import os
 import pickle
@@ -97,8 +98,20 @@ def _try_userns_entry(write: int) -> None:
 
 # --- the warm interpreter and the zygote (in the worker) ---------------------------------------------------------
 
+# What every child imported for itself before they were imported here (sys.modules after a run of the hw1 solution,
+# less the zygote's): the shell's lazily registered magics and its completer, the inline backend (pyplot loads it at
+# the first figure), torch.save's configuration. Each child paid 20-40 ms for them.
+CHILD_IMPORTS = ("IPython.core.magics.execution", "IPython.core.completer", "IPython.core.completerlib",
+                 "IPython.core.oinspect", "IPython.core.pylabtools", "IPython.core.application", "IPython.core.logger",
+                 "matplotlib_inline.backend_inline", "matplotlib.animation", "torch.utils.serialization")
+
+
+@functools.cache
 def warm_up() -> None:
-    """Import the stack a notebook uses and run one tiny training step, so no child pays for torch's lazy imports."""
+    """Import the stack a notebook uses and run one tiny training step, so no child pays for torch's lazy imports.
+    Once per process: a pool worker inherits it from the forkserver, which ran it (warm_stack)."""
+    import importlib
+
     import matplotlib
 
     matplotlib.use("module://matplotlib_inline.backend_inline")
@@ -108,13 +121,29 @@ def warm_up() -> None:
     import torch
     from IPython.core.interactiveshell import InteractiveShell  # noqa: F401
 
+    for name in CHILD_IMPORTS:
+        importlib.import_module(name)
     _format_one_traceback()
+    _draw_one_figure()
     torch.set_num_threads(1)
     net = torch.nn.Sequential(torch.nn.Linear(2, 4), torch.nn.ReLU(), torch.nn.Linear(4, 1), torch.nn.Sigmoid())
     optimizer = torch.optim.Adam(net.parameters(), lr=0.01)
     loss = torch.nn.functional.binary_cross_entropy(net(torch.ones(3, 2)), torch.ones(3, 1))
     loss.backward()
     optimizer.step()
+
+
+def _draw_one_figure() -> None:
+    """Draw a figure with text to PNG, outside pyplot (whose figure numbers a child must find untouched): the first
+    PNG loads PIL's image plugins and the first text its font, in every child that shows a plot."""
+    import io
+
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
+    figure = Figure(figsize=(1, 1))
+    figure.add_subplot().plot([0, 1], label="warm-up")
+    FigureCanvasAgg(figure).print_png(io.BytesIO())
 
 
 def _format_one_traceback() -> None:
