@@ -8,7 +8,7 @@ import numpy as np
 import torch
 
 from assignkit.checks import load_payload
-from assignkit.kernel_harvest import PLAIN_MAX_CHARS, harvest
+from assignkit.kernel_harvest import MAX_DEPTH, PLAIN_MAX_CHARS, harvest
 
 
 def _harvest(tmp_path, namespace, plan):
@@ -93,6 +93,23 @@ def test_too_many_numbers_are_refused(tmp_path):
     namespace = {"big": [torch.zeros(3_000_000)] * 2, "long": [0.5] * 5_000_001}
     out, manifest = _harvest(tmp_path, namespace, [{"name": n, "kind": "value"} for n in namespace])
     assert "more than" in manifest["big"]["error"] and "more than" in manifest["long"]["error"]
+
+
+def test_a_list_of_numbers_is_kept_as_the_element_by_element_path_keeps_it(tmp_path):
+    class SneakyFloat(float):
+        pass
+
+    def nested(levels, inner):
+        return inner if levels == 0 else [nested(levels - 1, inner)]
+
+    namespace = {"mixed": (1, 2.5, True, -0.0), "empty": [], "sneaky": [1.0, SneakyFloat(2.0)],
+                 "deepest": nested(MAX_DEPTH - 1, [1.0, 2.0]), "too_deep": nested(MAX_DEPTH, [1.0])}
+    out, manifest = _harvest(tmp_path, namespace, [{"name": n, "kind": "value"} for n in namespace])
+    mixed = _load(out, "mixed")["value"]
+    assert mixed == [1, 2.5, True, -0.0] and [type(v) for v in mixed] == [int, float, bool, float]
+    assert _load(out, "empty")["value"] == [] and _load(out, "deepest")["value"] == namespace["deepest"]
+    assert "SneakyFloat cannot be graded" in manifest["sneaky"]["error"]
+    assert "nested more than" in manifest["too_deep"]["error"]
 
 
 RECORDED_RUN = r'''

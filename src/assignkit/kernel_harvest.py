@@ -294,11 +294,17 @@ def convert(obj, counter, depth):
     if issubclass(cls, numpy.generic):
         return obj.item()
     if type(obj) in (list, tuple):
+        if depth < MAX_DEPTH and set(map(type, obj)) <= NUMBER_TYPES:  # numbers only: the same list, made in C
+            _count(counter, len(obj))
+            return list(obj)
         return [convert(x, counter, depth + 1) for x in obj]
     if type(obj) is dict and all(type(k) is str for k in obj):
         return {k: convert(v, counter, depth + 1) for k, v in obj.items()}
     raise Refused(N_("a {type} cannot be graded; expected a tensor, number, string, or a list of them"),
                   type=type(obj).__name__)
+
+
+NUMBER_TYPES = {bool, int, float}  # exactly these classes: kept as they are, each counted as one number
 
 
 def _count(counter, value):
