@@ -165,7 +165,7 @@ def flat(value, name: str) -> torch.Tensor:
     if type(value) in (int, float):
         return torch.tensor([float(value)], dtype=torch.float64)
     if isinstance(value, list):
-        if all(type(v) in (int, float) for v in value):
+        if set(map(type, value)) <= {int, float}:  # not bool
             return torch.tensor(value, dtype=torch.float64).reshape(-1)
         parts = [flat(v, name) for v in value]
         return torch.cat(parts) if parts else torch.zeros(0, dtype=torch.float64)

@@ -319,7 +319,7 @@ def load_payload(stem: Path) -> Any:
     return torch.load(stem.with_name(stem.name + TENSOR_SUFFIX), weights_only=True, map_location="cpu")
 
 
-_IMMUTABLE = (bool, int, float, str, type(None))
+_IMMUTABLE = frozenset({bool, int, float, str, type(None)})
 
 
 def fresh_copy(value: Any) -> Any:
@@ -330,7 +330,7 @@ def fresh_copy(value: Any) -> Any:
     if kind in _IMMUTABLE:
         return value
     if kind is list:
-        return value.copy() if all(type(item) in _IMMUTABLE for item in value) else [fresh_copy(v) for v in value]
+        return value.copy() if set(map(type, value)) <= _IMMUTABLE else [fresh_copy(v) for v in value]
     if kind is dict:
         return {key: fresh_copy(item) for key, item in value.items()}
     return copy.deepcopy(value)
@@ -798,7 +798,7 @@ def marked_checks(autograder_folder: Path) -> list[MarkedCheck]:
     """Every hidden check of a homework with its marker, collected without running any."""
     collector = _MarkerCollector()
     args = [str(autograder_folder), "-q", "--collect-only", "-p", "no:cacheprovider", "-c", os.devnull, "--import-mode=importlib",
-            "--rootdir", str(autograder_folder.parent)]
+            "--rootdir", str(autograder_folder.parent), *WITHOUT_GC_PLUGINS]
     with contextlib.redirect_stdout(io.StringIO()) as output, homework_imports(autograder_folder):
         exit_code = pytest.main(args, plugins=[collector])
     if exit_code != pytest.ExitCode.OK:
