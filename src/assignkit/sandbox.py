@@ -183,10 +183,10 @@ def _adopts_orphans() -> bool:
 
 def _children_of(parent: int) -> set[int]:
     children = set()
-    for stat in Path("/proc").glob("[0-9]*/stat"):
-        with contextlib.suppress(OSError, ValueError, IndexError):
-            if int(stat.read_text().rsplit(")", 1)[1].split()[1]) == parent:
-                children.add(int(stat.parent.name))
+    for pid in filter(str.isdigit, os.listdir("/proc")):
+        with contextlib.suppress(OSError, ValueError, IndexError), open(f"/proc/{pid}/stat", "rb") as stat:
+            if int(stat.read().rsplit(b")", 1)[1].split()[1]) == parent:
+                children.add(int(pid))
     return children
 
 
