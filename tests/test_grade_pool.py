@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import os
 import signal
+import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -101,3 +103,61 @@ def test_a_killed_worker_costs_its_submission_a_try_and_a_second_death_an_error_
     rows = _grade(tiny_course, folder, tmp_path / "out", LoggingExecutors(tmp_path / "log", max_kills), jobs=1)
     assert rows == {"kim": kim, "lee": ("graded", 4.0), "park": ("graded", 4.0)}
     assert len(_lines(tmp_path / "log" / "kills")) == kills
+
+
+GRADE_IN_A_COMMAND = """
+import sys
+from pathlib import Path
+from assignkit.execute import Limits
+from assignkit.grade import grade_batch
+from assignkit.layout import Course
+from assignkit.sandbox import NONE
+grade_batch(Course(Path(sys.argv[1])), "tiny", [Path(sys.argv[2])], Path(sys.argv[3]), jobs=1, limits=Limits(),
+            mode=NONE, executor="fork", on_note=lambda note: None)
+"""
+
+
+@pytest.mark.skipif(sys.platform != "linux", reason="the fork executor and PR_SET_PDEATHSIG need Linux")
+def test_killing_the_command_ends_its_whole_pool(tiny_course, tmp_path):
+    started = tmp_path / "started"
+    answer = f"t = x * 2\nopen({str(started)!r}, 'w').close()\nimport time\ntime.sleep(120)"
+    folder = _class(tiny_course, tmp_path / "class", {"kim": {"q1_tensor_answer": answer}})
+    command = subprocess.Popen([sys.executable, "-c", GRADE_IN_A_COMMAND, str(tiny_course.root), str(folder),
+                                str(tmp_path / "out")])
+    try:
+        _wait_for(started.exists, 120)
+        pool = _descendants(command.pid)
+        assert len(pool) >= 4  # the forkserver, a worker, its zygote, the keeper and the runner asleep in a cell
+    finally:
+        command.kill()
+        command.wait()
+    _wait_for(lambda: not any(_alive(pid) for pid in pool), 10)
+
+
+def _wait_for(condition, seconds: float) -> None:
+    deadline = time.monotonic() + seconds
+    while not condition():
+        assert time.monotonic() < deadline, f"still waiting after {seconds} s"
+        time.sleep(0.05)
+
+
+def _descendants(root: int) -> set[int]:
+    parents = {}
+    for pid in filter(str.isdigit, os.listdir("/proc")):
+        try:
+            parents[int(pid)] = int(Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[1])
+        except (OSError, ValueError, IndexError):
+            pass
+    found, frontier = set(), {root}
+    while frontier:
+        frontier = {pid for pid, parent in parents.items() if parent in frontier} - found
+        found |= frontier
+    return found
+
+
+def _alive(pid: int) -> bool:
+    """Running, and not a zombie waiting for its parent."""
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
+    except OSError:
+        return False

@@ -9,6 +9,7 @@ import multiprocessing.forkserver
 import sys
 from multiprocessing.context import ForkServerContext
 
+TETHER = "assignkit.forkserver_tether"
 GRADER = "assignkit.grade"
 WARM_STACK = "assignkit.warm_stack"
 
@@ -17,7 +18,7 @@ def context(preload: tuple[str, ...]) -> ForkServerContext:
     """The pool's multiprocessing context, its forkserver running (started now, importing the grader and
     `preload`, unless this process already started it: a forkserver keeps what it imported when it started)."""
     server = multiprocessing.get_context("forkserver")
-    server.set_forkserver_preload([GRADER, *preload])
+    server.set_forkserver_preload([TETHER, GRADER, *preload])
     multiprocessing.forkserver.ensure_running()
     return server
 
