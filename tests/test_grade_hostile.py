@@ -18,10 +18,10 @@ import pytest
 
 import unprivileged
 from assignkit.execute import FORK, KERNEL, Limits
-from assignkit.grade import FIRST_SANDBOX_UID, grade_batch
+from assignkit.grade import grade_batch
 from assignkit.layout import Course
 from assignkit.results import SubmissionResult
-from assignkit.sandbox import ROOT, USERNS, own_writable_cgroups, userns_problem
+from assignkit.sandbox import FIRST_UID as FIRST_SANDBOX_UID, ROOT, USERNS, own_writable_cgroups, userns_problem
 from conftest import KernelReaper, sleepers, tiny_notebook
 
 pytestmark = pytest.mark.slow

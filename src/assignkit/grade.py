@@ -31,8 +31,7 @@ from assignkit.harvest import Question as HomeworkQuestion, load_questions
 from assignkit.layout import Course
 from assignkit.preflight import MATCHED_BY_CONTENT_NOTE, NotGradable, prepare_submission, unanswered_questions
 from assignkit.results import Check, Figure, Question, ResultError, Status, SubmissionResult
-from assignkit.sandbox import (FIRST_UID as FIRST_SANDBOX_UID, NONE, Sandbox, choose_mode, describe,
-                               open_sandbox)
+from assignkit.sandbox import NONE, Sandbox, choose_mode, describe, open_sandbox
 from assignkit.shards import Manifest, Shard
 from assignkit.submissions import Submission, collect
 
