@@ -14,7 +14,7 @@ import pytest
 
 from assignkit.execute import Isolation
 from assignkit.layout import Course
-from assignkit.sandbox import NONE, ROOT, Sandbox, Slot, python_folders
+from assignkit.sandbox import NONE, ROOT, Sandbox, Slot, _children_of, python_folders
 
 COURSE = Path(__file__).parent / "course"
 
@@ -93,7 +93,7 @@ class KernelReaper:
             if finished_only and workdir.exists():
                 continue
             pid = int(proc.name)
-            for child in _children(pid) + [pid]:
+            for child in [*_children_of(pid), pid]:
                 with contextlib.suppress(OSError):
                     os.kill(child, signal.SIGKILL)
             self.leaked.add(pid)
@@ -109,15 +109,6 @@ def _descends(pid: int) -> bool:
         if pid == os.getpid():
             return True
     return False
-
-
-def _children(pid: int) -> list[int]:
-    children = []
-    for stat in Path("/proc").glob("[0-9]*/stat"):
-        with contextlib.suppress(OSError, ValueError, IndexError):
-            if int(stat.read_text().rsplit(")", 1)[1].split()[1]) == pid:
-                children.append(int(stat.parent.name))
-    return children
 
 
 def isolation_for_tests(uid: int) -> Isolation:

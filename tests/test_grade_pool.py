@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 
 from assignkit.grade import grade_batch
-from assignkit.sandbox import NONE
+from assignkit.sandbox import NONE, _children_of, _reaped_or_dead
 from conftest import tiny_notebook
 from test_grade import LIMITS, InProcessExecutor, InProcessExecutors
 
@@ -131,7 +131,7 @@ def test_killing_the_command_ends_its_whole_pool(tiny_course, tmp_path):
     finally:
         command.kill()
         command.wait()
-    _wait_for(lambda: not any(_alive(pid) for pid in pool), 10)
+    _wait_for(lambda: all(_reaped_or_dead(pid) for pid in pool), 10)
 
 
 def _wait_for(condition, seconds: float) -> None:
@@ -142,22 +142,8 @@ def _wait_for(condition, seconds: float) -> None:
 
 
 def _descendants(root: int) -> set[int]:
-    parents = {}
-    for pid in filter(str.isdigit, os.listdir("/proc")):
-        try:
-            parents[int(pid)] = int(Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[1])
-        except (OSError, ValueError, IndexError):
-            pass
     found, frontier = set(), {root}
     while frontier:
-        frontier = {pid for pid, parent in parents.items() if parent in frontier} - found
+        frontier = set().union(*(_children_of(pid) for pid in frontier)) - found
         found |= frontier
     return found
-
-
-def _alive(pid: int) -> bool:
-    """Running, and not a zombie waiting for its parent."""
-    try:
-        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
-    except OSError:
-        return False
