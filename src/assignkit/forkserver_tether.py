@@ -3,9 +3,6 @@ ends, however it ends (kill -9, the out-of-memory killer). Each worker dies with
 and each zygote with its worker, so nothing of a pool outlives its command: multiprocessing's own forkserver waits
 for every worker to go, and an idle worker waits for work forever."""
 
-import sys
+from assignkit.poolserver import die_with_parent
 
-from assignkit import jail
-
-if sys.platform == "linux":
-    jail.die_with_parent()
+die_with_parent()

@@ -12,7 +12,6 @@ from concurrent.futures.process import BrokenProcessPool
 import hashlib
 import os
 import shutil
-import sys
 import tempfile
 import time
 from dataclasses import dataclass, field, replace
@@ -21,7 +20,7 @@ from typing import Callable
 
 import nbformat
 
-from assignkit import jail, poolserver, report
+from assignkit import poolserver, report
 from assignkit.checks import CheckResult, ReferenceCache, points_by_question, run_checks
 from assignkit.contract import require_contract
 from assignkit.execute import Execution, ExecutorFactory, Isolation, Job, Limits, choose_executor
@@ -88,8 +87,7 @@ def submission_fingerprint(homework: Homework, submission: Submission) -> str:
 # --- one submission, in a worker process -------------------------------------------------------------------
 
 def _init_worker(executor: ExecutorFactory) -> None:
-    if sys.platform == "linux":
-        jail.die_with_parent()  # with the forkserver, which dies with the command (forkserver_tether)
+    poolserver.die_with_parent()  # with the forkserver, which dies with the command (forkserver_tether)
     executor.warm()
 
 

@@ -27,3 +27,12 @@ def start_early(executor: str | None) -> None:
     """For the command line, before it imports the grader itself: start the forkserver for the executor asked
     for (fork, the default, on Linux: warm), so the two imports run at once."""
     context((WARM_STACK,) if executor != "kernel" and sys.platform == "linux" else ())
+
+
+def die_with_parent() -> None:
+    """Have this process (the forkserver, a worker) killed when its parent ends, however it ends, so nothing of a
+    pool outlives its command (Linux's PR_SET_PDEATHSIG; elsewhere nothing)."""
+    if sys.platform == "linux":
+        from assignkit import jail
+
+        jail.die_with_parent()
