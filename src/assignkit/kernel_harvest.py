@@ -13,6 +13,7 @@ import os
 
 MAX_ELEMENTS = 5_000_000  # per artifact: far above any answer in the homework, far below a disk bomb
 MAX_DEPTH = 6
+NUMBER_TYPES = {bool, int, float}  # exactly these classes: kept as they are, each counted as one number
 LAYER_TYPES = ("Linear", "ReLU", "Sigmoid", "Tanh", "Identity")
 RECORDER = "__assignkit_recorder__"  # the sys.modules entry holding what the recorder saw since the last harvest
 RECORD_FILE = "record.json"
@@ -302,9 +303,6 @@ def convert(obj, counter, depth):
         return {k: convert(v, counter, depth + 1) for k, v in obj.items()}
     raise Refused(N_("a {type} cannot be graded; expected a tensor, number, string, or a list of them"),
                   type=type(obj).__name__)
-
-
-NUMBER_TYPES = {bool, int, float}  # exactly these classes: kept as they are, each counted as one number
 
 
 def _count(counter, value):
