@@ -1,6 +1,7 @@
 """The check plugin on hand-made artifacts: accessors, rebuilt networks, messages, points."""
 
 import copy
+import importlib.metadata
 import json
 import multiprocessing
 import sys
@@ -117,6 +118,29 @@ def test_unmarked_or_broken_checks_are_an_instructor_error(tmp_path):
     with pytest.raises(ChecksError):
         question_points(tmp_path / "b")
 
+
+
+def test_pytest_plugins_installed_on_the_grading_machine_never_run_among_the_checks(tmp_path, monkeypatch):
+    site = tmp_path / "site"
+    (site / "spy_plugin-1.0.dist-info").mkdir(parents=True)
+    (site / "spy_plugin-1.0.dist-info" / "METADATA").write_text("Metadata-Version: 2.1\nName: spy-plugin\nVersion: 1.0\n")
+    (site / "spy_plugin-1.0.dist-info" / "entry_points.txt").write_text("[pytest11]\nspy = spy_plugin\n")
+    (site / "spy_plugin.py").write_text("def pytest_collection_modifyitems(items):\n    items.clear()\n")
+    monkeypatch.syspath_prepend(str(site))
+    assert "spy_plugin" in {entry.value for entry in importlib.metadata.entry_points(group="pytest11")}
+    checks = tmp_path / "autograder"
+    _write_checks(checks, '''
+        import pytest
+
+        @pytest.mark.check("q1", points=1)
+        def test_n(sub):
+            assert sub.number("n") == 3
+    ''')
+    harvest({"n": 3}, [{"name": "n", "kind": "value"}], str(tmp_path / "artifacts" / "q1"))
+    results, _ = run_checks(checks, tmp_path, tmp_path / "artifacts", {})
+    assert [(r.name, r.passed) for r in results] == [("test_n", True)]
+    assert "spy_plugin" not in sys.modules
+    assert question_points(checks) == {"q1": 1.0}
 
 # ---------------------------------------------------------------- the shared checks every homework uses
 

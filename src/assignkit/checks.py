@@ -720,7 +720,11 @@ def _no_assertion_rewriting():
 # pytest's plugins that report exceptions raised in __del__ and in threads run gc.collect() several times per
 # session: in a worker holding torch, pandas and matplotlib that was half of a warm run_checks (benchmarks/README.md).
 # The checks' verdicts never depended on them (warnings are ignored), now they cannot depend on when gc runs.
-WITHOUT_GC_PLUGINS = ("-p", "no:unraisableexception", "-p", "no:threadexception")
+# Log capture attaches its handler to each of torch's non-propagating loggers at every phase of every check (10 % of
+# hw1's checks; no check reads logs). Plugins installed on the grading machine (found by their entry points) never
+# run among the checks: the verdicts are the same on every machine.
+PLUGINS_OFF = ("-p", "no:unraisableexception", "-p", "no:threadexception", "-p", "no:logging",
+               "--disable-plugin-autoload")
 
 # Modules imported from each homework's folder, kept while another homework's checks run (see homework_imports).
 _IMPORTED: dict[str, dict[str, ModuleType]] = {}
@@ -757,7 +761,7 @@ def run_checks(autograder_folder: Path, release_folder: Path, artifacts_dir: Pat
     # --tb=native: the plugin takes each failure's message itself; pytest's own report of it (by default the
     # source of every frame, parsed) is only shown when the checks did not run at all
     args = [str(autograder_folder), "-q", "-p", "no:cacheprovider", "--assert=plain", "--tb=native", "-c", os.devnull,
-            "--import-mode=importlib", "--rootdir", str(autograder_folder.parent), "-W", "ignore", *WITHOUT_GC_PLUGINS]
+            "--import-mode=importlib", "--rootdir", str(autograder_folder.parent), "-W", "ignore", *PLUGINS_OFF]
     with contextlib.redirect_stdout(io.StringIO()) as output, _no_assertion_rewriting(), homework_imports(autograder_folder):
         exit_code = pytest.main(args, plugins=[plugin])
     if plugin.unmarked:
@@ -798,7 +802,7 @@ def marked_checks(autograder_folder: Path) -> list[MarkedCheck]:
     """Every hidden check of a homework with its marker, collected without running any."""
     collector = _MarkerCollector()
     args = [str(autograder_folder), "-q", "--collect-only", "-p", "no:cacheprovider", "-c", os.devnull, "--import-mode=importlib",
-            "--rootdir", str(autograder_folder.parent), *WITHOUT_GC_PLUGINS]
+            "--rootdir", str(autograder_folder.parent), *PLUGINS_OFF]
     with contextlib.redirect_stdout(io.StringIO()) as output, homework_imports(autograder_folder):
         exit_code = pytest.main(args, plugins=[collector])
     if exit_code != pytest.ExitCode.OK:
