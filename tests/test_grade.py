@@ -139,6 +139,22 @@ def test_one_row_per_submission_with_scores(tiny_course, folder, tmp_path, in_pr
     assert not (tmp_path / "out" / "executed" / "park.ipynb").exists()
 
 
+def test_notebooks_answering_more_questions_run_first(tiny_course, folder, tmp_path, in_process, monkeypatch):
+    blank_q2_q3 = {"q2_net_answer": "raise NotImplementedError()", "q3_double_answer": "raise NotImplementedError()"}
+    _write(folder, {"a_blank": tiny_notebook(tiny_course, blank=True), "b_broken": b"{", "c_partial":
+                    tiny_notebook(tiny_course, blank_q2_q3), "d_full": tiny_notebook(tiny_course),
+                    "e_wrong": tiny_notebook(tiny_course, WRONG_WEIGHTS)})
+    started = []
+    run_one = grade.run_one
+    monkeypatch.setattr(grade, "run_one", lambda homework, submission, settings: (
+        started.append(submission.student), run_one(homework, submission, settings))[1])
+    results = grade_batch(tiny_course, "tiny", [folder], tmp_path / "out", jobs=1, limits=LIMITS, executor=in_process,
+                          on_note=lambda note: None)
+    assert started == ["d_full", "e_wrong", "c_partial", "a_blank", "b_broken"]
+    assert [r.student for r in results] == ["a_blank", "b_broken", "c_partial", "d_full", "e_wrong"]
+    assert _scores(results[2]) == {"q1_tensor": 1.0, "q2_net": 0.0, "q3_double": 0.0}
+
+
 def test_rerun_skips_what_was_graded(tiny_course, folder, tmp_path, in_process, monkeypatch):
     _write(folder, {"kim": tiny_notebook(tiny_course), "lee": tiny_notebook(tiny_course, WRONG_WEIGHTS),
                     "park": "{not json"})

@@ -250,7 +250,7 @@ def grade_batch(course: Course, homework_name: str, paths: list[Path], out_dir: 
     batch = Batch(homework, submissions, out_dir, writes_tables=shard is None)
     (batch.out_dir / "results").mkdir(parents=True, exist_ok=True)
     results = {} if force else {s.student: r for s in batch.submissions if (r := batch.previous(s))}
-    todo = [s for s in batch.submissions if s.student not in results]
+    todo = longest_first(homework, [s for s in batch.submissions if s.student not in results])
     if mode == NONE:
         on_note(describe(NONE))
     with tempfile.TemporaryDirectory(prefix="assignkit-run-") as run_root, \
@@ -269,6 +269,21 @@ def grade_batch(course: Course, homework_name: str, paths: list[Path], out_dir: 
     if batch.writes_tables:
         report.write_tables(ordered, [q.id for q in homework.questions], batch.out_dir, homework.lang)
     return ordered
+
+
+def longest_first(homework: Homework, submissions: list[Submission]) -> list[Submission]:
+    """The order to run `submissions` in: the notebooks answering the most questions first, so the last runs of a
+    batch are short and no core is left alone with a long one at the end (longest processing time first). Ties keep
+    their order; a file that is no notebook of this homework runs in no time and goes last."""
+    return sorted(submissions, key=lambda submission: -_answered(homework, submission))
+
+
+def _answered(homework: Homework, submission: Submission) -> int:
+    try:
+        notebook = prepare_submission(submission, homework.release_notebook, homework.name).notebook
+    except NotGradable:
+        return -1
+    return len(homework.questions) - len(unanswered_questions(notebook, homework.release_notebook, homework.questions))
 
 
 def _run_pool(homework: Homework, todo: list[Submission], settings: Settings):
