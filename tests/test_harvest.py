@@ -90,11 +90,12 @@ def test_take_out_skips_symlinks_and_fifos_inside(tmp_path):
     assert os.listdir(tmp_path / "out") == [] and (tmp_path / "host.txt").read_text() == "host file"
 
 
-def test_an_artifact_over_the_size_limit_says_so(tmp_path, monkeypatch):
+@pytest.mark.parametrize("file", ["big.pt", "big.floats"])
+def test_an_artifact_over_the_size_limit_says_so(tmp_path, monkeypatch, file):
     monkeypatch.setattr(harvest_module, "MAX_HARVEST_BYTES", 100)
     workdir = _student_folder(tmp_path)
     (workdir / ".harvest" / "q1" / "manifest.json").write_text(json.dumps({"big": {"ok": True, "kind": "value"}}))
-    (workdir / ".harvest" / "q1" / "big.pt").write_bytes(b"x" * 200)
+    (workdir / ".harvest" / "q1" / file).write_bytes(b"x" * 200)
     take_out(workdir, "q1", tmp_path / "out")
     manifest = json.loads((tmp_path / "out" / "manifest.json").read_text())
     assert manifest["big"]["ok"] is False and "too large to grade" in manifest["big"]["error"]

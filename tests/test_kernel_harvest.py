@@ -1,14 +1,16 @@
 """The kernel-side harvester, called directly (in the grader it runs inside the student's kernel)."""
 
 import json
+import random
 import subprocess
 import sys
 
 import numpy as np
+import pytest
 import torch
 
 from assignkit.checks import load_payload
-from assignkit.kernel_harvest import MAX_DEPTH, PLAIN_MAX_CHARS, harvest
+from assignkit.kernel_harvest import FLOATS_KEY, MAX_DEPTH, MIN_FLOATS, PLAIN_MAX_CHARS, harvest
 
 
 def _harvest(tmp_path, namespace, plan):
@@ -174,8 +176,48 @@ def test_plain_values_are_saved_as_json_and_read_back_exactly(tmp_path):
 
 
 def test_an_int_too_long_for_json_and_a_large_answer_are_saved_by_torch_as_before(tmp_path):
-    big = [0.123456789012345] * (PLAIN_MAX_CHARS // 17)
+    big = [1, 0.123456789012345] * (PLAIN_MAX_CHARS // 19)  # ints among the floats: all of it stays in the text
     out, manifest = _harvest(tmp_path, {"n": 10 ** 5000, "big": big}, [{"name": n, "kind": "value"} for n in ("n", "big")])
     assert manifest["n"]["ok"] and manifest["big"]["ok"]
     assert sorted(p.name for p in out.glob("*.pt")) == ["big.pt", "n.pt"] and not list(out.glob("*.plain.json"))
     assert _load(out, "big")["value"] == big
+
+
+def test_long_lists_of_floats_are_saved_as_float64_beside_the_text_and_read_back_exactly(tmp_path):
+    rows = [[random.uniform(-5, 5) for _ in range(2000)] for _ in range(3)]
+    rows[0][:4] = [float("nan"), -0.0, float("inf"), 5e-324]
+    record = {"yhats": rows, "short": [0.5] * (MIN_FLOATS - 1), "ints": list(range(100)), "mixed": [1, 0.5] * 50,
+              "losses": [0.25] * MIN_FLOATS}
+    out, manifest = _harvest(tmp_path, {"record": record}, [{"name": "record", "kind": "value"}])
+    assert manifest["record"]["ok"]
+    assert sorted(p.name for p in out.iterdir()) == ["manifest.json", "record.floats", "record.plain.json"]
+    assert (out / "record.floats").stat().st_size == 8 * (3 * 2000 + MIN_FLOATS)
+    assert len((out / "record.plain.json").read_text()) < 2000
+    back = _load(out, "record")["value"]
+    assert repr(back) == repr(record)
+    assert {type(v) for row in back["yhats"] for v in row} == {float} and type(back["ints"][0]) is int
+
+
+def test_a_students_dict_with_the_float_lists_key_is_saved_by_torch(tmp_path):
+    value = {FLOATS_KEY: [0, 1], "x": [0.5] * MIN_FLOATS}
+    out, manifest = _harvest(tmp_path, {"v": value}, [{"name": "v", "kind": "value"}])
+    assert manifest["v"]["ok"] and [p.name for p in out.glob("v.*")] == ["v.pt"]
+    assert _load(out, "v")["value"] == value
+
+
+@pytest.mark.parametrize("tamper", ["cut", "past the end", "not a span", "two keys", "no file"])
+def test_float_lists_the_files_do_not_hold_are_unreadable(tmp_path, tamper):
+    out, _ = _harvest(tmp_path, {"r": [[0.5] * MIN_FLOATS]}, [{"name": "r", "kind": "value"}])
+    text = (out / "r.plain.json").read_text()
+    span = json.dumps({FLOATS_KEY: [0, MIN_FLOATS]})
+    assert span in text
+    if tamper == "cut":
+        (out / "r.floats").write_bytes((out / "r.floats").read_bytes()[:-3])
+    elif tamper == "no file":
+        (out / "r.floats").unlink()
+    else:
+        forged = {"past the end": {FLOATS_KEY: [1, MIN_FLOATS]}, "not a span": {FLOATS_KEY: [0, True]},
+                  "two keys": {FLOATS_KEY: [0, 1], "x": 1}}[tamper]
+        (out / "r.plain.json").write_text(text.replace(span, json.dumps(forged)))
+    with pytest.raises(ValueError):
+        _load(out, "r")

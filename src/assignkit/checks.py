@@ -3,6 +3,7 @@ artifacts harvested from one submission. The student's process is gone by then; 
 
 from __future__ import annotations
 
+import array
 import contextlib
 import copy
 import fcntl
@@ -23,7 +24,7 @@ import torch
 from assignkit.fileio import atomic_write_bytes
 from assignkit.harvest import refusal
 from assignkit.i18n import Message, gettext_for
-from assignkit.kernel_harvest import PLAIN_SUFFIX, TENSOR_SUFFIX
+from assignkit.kernel_harvest import FLOATS_KEY, FLOATS_SUFFIX, PLAIN_SUFFIX, TENSOR_SUFFIX
 
 LAYERS = {"Linear": torch.nn.Linear, "ReLU": torch.nn.ReLU, "Sigmoid": torch.nn.Sigmoid,
           "Tanh": torch.nn.Tanh, "Identity": torch.nn.Identity}
@@ -311,12 +312,28 @@ class HarvestedQuestion:
 
 
 def load_payload(stem: Path) -> Any:
-    """What the harvest saved (kernel_harvest.save_payload): plain data as JSON, anything with tensors for
-    torch.load's safe unpickler."""
+    """What the harvest saved (kernel_harvest.save_payload): plain data as JSON with its long lists of floats
+    beside it, anything with tensors for torch.load's safe unpickler."""
     plain = stem.with_name(stem.name + PLAIN_SUFFIX)
     if plain.is_file():
-        return json.loads(plain.read_text())
+        floats = array.array("d")
+        floats_path = stem.with_name(stem.name + FLOATS_SUFFIX)
+        if floats_path.is_file():
+            floats.frombytes(floats_path.read_bytes())  # ValueError unless whole float64 numbers
+        return json.loads(plain.read_text(), object_hook=lambda obj: _floats_put_back(obj, floats))
     return torch.load(stem.with_name(stem.name + TENSOR_SUFFIX), weights_only=True, map_location="cpu")
+
+
+def _floats_put_back(obj: dict, floats: array.array) -> Any:
+    """A list of floats for {FLOATS_KEY: [start, count]}; any other object as it is. The files come from the
+    student's process: a reference that is not exactly that, or reaches past the numbers, is a ValueError."""
+    if FLOATS_KEY not in obj:
+        return obj
+    span = obj[FLOATS_KEY]
+    if len(obj) != 1 or type(span) is not list or len(span) != 2 or any(type(n) is not int or n < 0 for n in span) \
+            or span[0] + span[1] > len(floats):
+        raise ValueError("a list of floats that is not in the file beside it")
+    return floats[span[0]:span[0] + span[1]].tolist()
 
 
 _IMMUTABLE = frozenset({bool, int, float, str, type(None)})

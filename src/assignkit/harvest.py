@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from assignkit.i18n import N_, Message
-from assignkit.kernel_harvest import PLAIN_SUFFIX, TENSOR_SUFFIX
+from assignkit.kernel_harvest import FLOATS_SUFFIX, PLAIN_SUFFIX, TENSOR_SUFFIX
 
 KERNEL_SOURCE = (Path(__file__).parent / "kernel_harvest.py").read_text()
 KINDS = ("value", "module", "function")
@@ -173,7 +173,7 @@ def _mark_too_large(manifest_path: Path, refused: list[str]) -> None:
     except ValueError:
         return
     for name in refused:
-        artifact = name.removesuffix(TENSOR_SUFFIX).removesuffix(PLAIN_SUFFIX)
+        artifact = name.removesuffix(TENSOR_SUFFIX).removesuffix(PLAIN_SUFFIX).removesuffix(FLOATS_SUFFIX)
         if artifact in manifest:
             too_large = Message(N_("{name} is too large to grade (the limit is {limit} MB for a question)"),
                                 {"name": artifact, "limit": MAX_HARVEST_BYTES // 1_000_000})
