@@ -119,7 +119,6 @@ def test_unmarked_or_broken_checks_are_an_instructor_error(tmp_path):
         question_points(tmp_path / "b")
 
 
-
 def test_pytest_plugins_installed_on_the_grading_machine_never_run_among_the_checks(tmp_path, monkeypatch):
     site = tmp_path / "site"
     (site / "spy_plugin-1.0.dist-info").mkdir(parents=True)
@@ -141,6 +140,7 @@ def test_pytest_plugins_installed_on_the_grading_machine_never_run_among_the_che
     assert [(r.name, r.passed) for r in results] == [("test_n", True)]
     assert "spy_plugin" not in sys.modules
     assert question_points(checks) == {"q1": 1.0}
+
 
 # ---------------------------------------------------------------- the shared checks every homework uses
 
