@@ -6,7 +6,7 @@ a sample from examples/submissions/<hw>/ (full marks, partial, blank, crashed, b
 wrong answer of tests/ (tests/hw1/mutants.py, tests/hw2/mutants.py; tiny's from tests/test_grade.py and
 tests/test_grade_hostile.py); so about a third of a class is right, a third is the samples, a third is wrong.
 
-Configurations (--configs, in this order):
+Configurations (--configs, by default in this order, fork-2 twice):
   plain     nbclient in this process, a fresh kernel per notebook, in a folder holding the release's data files,
             nothing else: kernel start + the student's code (torch on one thread, as the grader's kernels)
   compute   the students' own compute: a fresh kernel per notebook, first an untimed warm-up cell (the stack
@@ -17,14 +17,19 @@ Configurations (--configs, in this order):
   kernel-N  `assignkit grade --executor kernel --jobs N` (without --executor where grade has no such option)
   nbgrader  `nbgrader autograde --force` in a scratch nbgrader course (one submission at a time, its own
             gradebook; cell timeout 120 s as assignkit's)
+A configuration named more than once runs again at that place in the order, and its figures are the mean of its
+runs: e.g. `--configs compute,fork-2,nbgrader,fork-2,compute` brackets nbgrader with fork-2, so that a machine whose
+speed drifts during the run (seen here: 2x within 90 minutes) moves both sides of a ratio alike.
 Overhead per submission = fork-1 (else the first assignkit config at one job) per submission - compute.
+Cores busy: the share of all the machine's cores that were not idle during the run (/proc/stat; every process on
+the machine counts, so run it on a quiet machine); at --jobs 2 on 2 cores, what a perfect grader would bring to 100 %.
 Peak memory (--memory, by default fork-2's): the largest sum, over the command's process tree (workers, kernels,
 forked children), of the proportional set size (PSS, /proc/<pid>/smaps_rollup), sampled every 0.2 s in a second run
 of that configuration, untimed: one sample of a grading tree costs ≈ 60 ms of kernel CPU (measured at fork-2 on
 hw1, 15 processes), which would slow the timed run it samples by about a third of a core.
 
     .venv/bin/python benchmarks/grade_vs_nbgrader.py [--k 32] [--homeworks tiny,hw1_loss_comparison,hw2_dnn]
-                                                     [--configs plain,compute,fork-1,fork-2,kernel-2,nbgrader]
+                                                     [--configs plain,compute,fork-1,fork-2,nbgrader,fork-2,kernel-2]
                                                      [--memory fork-2]
 """
 
@@ -55,7 +60,8 @@ TESTS = ROOT / "tests"
 BIN = Path(sys.executable).parent  # the venv's bin: assignkit, nbgrader, and the alembic nbgrader calls via PATH
 CELL_TIMEOUT = 120  # assignkit's default per-cell timeout; given to nbgrader too (its own default is 30 s)
 HOMEWORKS = ("tiny", "hw1_loss_comparison", "hw2_dnn")
-CONFIGS = ("plain", "compute", "fork-1", "fork-2", "kernel-2", "nbgrader")
+# fork-2 runs right before and right after nbgrader: the throughput ratio then holds however the machine drifts
+CONFIGS = ("plain", "compute", "fork-1", "fork-2", "nbgrader", "fork-2", "kernel-2")
 # Every kernel gets ASSIGNKIT_GRADING=1, as assignkit sets it (the homeworks then skip their pictures), so every
 # configuration runs the same student code; plain and compute kernels also get the grader's one torch thread.
 GRADING = {"ASSIGNKIT_GRADING": "1"}
@@ -145,6 +151,30 @@ def make_class(course: Path, homework: str, k: int, submitted: Path) -> list[tup
 # ---------------------------------------------------------------- the ways of running it
 
 
+@dataclass(frozen=True)
+class CpuTimes:
+    """The machine's CPU time so far, all cores, in seconds (the first line of /proc/stat)."""
+    busy: float
+    idle: float  # idle and waiting for input/output
+    steal: float  # a virtual machine's time that its host gave to others
+
+    @classmethod
+    def now(cls) -> "CpuTimes | None":
+        try:
+            ticks = [int(v) for v in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:9]]
+        except (OSError, ValueError):
+            return None  # not Linux
+        user, nice, system, idle, iowait, irq, softirq, steal = ticks + [0] * (8 - len(ticks))
+        hz = os.sysconf("SC_CLK_TCK")
+        return cls((user + nice + system + irq + softirq) / hz, (idle + iowait) / hz, steal / hz)
+
+    def share_busy_since(self, earlier: "CpuTimes | None") -> float | None:
+        if earlier is None:
+            return None
+        busy, idle, steal = self.busy - earlier.busy, self.idle - earlier.idle, self.steal - earlier.steal
+        return busy / (busy + idle + steal) if busy + idle + steal else None
+
+
 @dataclass
 class Row:
     config: str
@@ -154,6 +184,7 @@ class Row:
     note: str = ""
     peak_mb: float | None = None
     statuses: Counter = field(default_factory=Counter)
+    cores_busy: float | None = None  # share of the machine's cores busy during the run
 
 
 def _execute(path: Path, data_folder: Path, warm_up: bool) -> tuple[float, float, str]:
@@ -194,13 +225,20 @@ def _cell_seconds(cell) -> float:
 
 def run_plain(notebooks: list[Path], data_folder: Path, warm_up: bool) -> tuple[Row, float]:
     """The plain (or, with warm_up, the compute) row, and the total seconds of the cells inside the kernels."""
-    before, outcomes, wall, inside = load(), Counter(), 0.0, 0.0
+    before, cpu, outcomes, wall, inside = load(), CpuTimes.now(), Counter(), 0.0, 0.0
     for path in notebooks:
         seconds, cells, outcome = _execute(path, data_folder, warm_up)
         wall, inside = wall + seconds, inside + cells
         outcomes[outcome] += 1
     note = f"(wall time, warm-up included; the cells ran {inside / len(notebooks):.2f} s/submission)" if warm_up else ""
-    return Row("compute" if warm_up else "plain", wall, before, load(), note, statuses=outcomes), inside
+    row = Row("compute" if warm_up else "plain", wall, before, load(), note, statuses=outcomes,
+              cores_busy=_now_share_busy(cpu))
+    return row, inside
+
+
+def _now_share_busy(since: CpuTimes | None) -> float | None:
+    now = CpuTimes.now()
+    return now.share_busy_since(since) if now else None
 
 
 class PeakMemory:
@@ -260,17 +298,17 @@ def run_assignkit(config: str, course: Path, homework: str, submitted: Path, out
     if has_executor:
         command += ["--executor", executor]
     env = {**os.environ, "PATH": f"{BIN}{os.pathsep}{os.environ.get('PATH', '')}"}
-    before, started = load(), time.monotonic()
+    before, cpu, started = load(), CpuTimes.now(), time.monotonic()
     process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     with PeakMemory(process.pid) if sample_memory else contextlib.nullcontext() as memory:
         stdout, stderr = process.communicate()
-    seconds = time.monotonic() - started
+    seconds, cores_busy = time.monotonic() - started, _now_share_busy(cpu)
     if process.returncode != 0:
         raise RuntimeError(f"{' '.join(command)} failed ({process.returncode}):\n{stdout}\n{stderr}")
     with open(out / "grades.csv", newline="") as grades:
         statuses = Counter(row["status"] for row in csv.DictReader(grades))
     note = stdout.strip().splitlines()[0] if stdout.strip() else ""
-    return Row(config, seconds, before, load(), note, memory.peak_kb / 1024 if memory else None, statuses)
+    return Row(config, seconds, before, load(), note, memory.peak_kb / 1024 if memory else None, statuses, cores_busy)
 
 
 def make_nbgrader_course(course: Path, homework: str, made: list[tuple[str, Path]], scratch: Path) -> None:
@@ -289,18 +327,19 @@ def make_nbgrader_course(course: Path, homework: str, made: list[tuple[str, Path
 
 def run_nbgrader(scratch: Path, homework: str) -> Row:
     env = {**os.environ, **GRADING, "PATH": f"{BIN}{os.pathsep}{os.environ.get('PATH', '')}"}
-    before, started = load(), time.monotonic()
+    before, cpu, started = load(), CpuTimes.now(), time.monotonic()
     # nbgrader exits non-zero when a submission fails (the broken sample); the others are autograded all the same
     subprocess.run([str(BIN / "nbgrader"), "autograde", homework, "--force"], cwd=scratch, env=env,
                    capture_output=True, text=True)
-    seconds = time.monotonic() - started
+    seconds, cores_busy = time.monotonic() - started, _now_share_busy(cpu)
     graded = list((scratch / "autograded").glob(f"*/{homework}/{homework}.ipynb"))
     submitted = list((scratch / "submitted").glob(f"*/{homework}/{homework}.ipynb"))
     timeouts = sum("CellTimeoutError" in path.read_text() for path in graded)
     note = f"{len(graded)} of {len(submitted)} autograded" \
         + (" (nbgrader gives up on a broken notebook and on a dead kernel)" if len(graded) < len(submitted) else "") \
         + (f", {timeouts} hit the cell timeout" if timeouts else "")
-    return Row("nbgrader", seconds, before, load(), note, statuses=Counter(autograded=len(graded)))
+    return Row("nbgrader", seconds, before, load(), note, statuses=Counter(autograded=len(graded)),
+               cores_busy=cores_busy)
 
 
 # ---------------------------------------------------------------- one homework
@@ -315,42 +354,50 @@ def bench(homework: str, k: int, configs: list[str], memory: list[str], has_exec
     print(f"\n## {homework}: K = {k} ({', '.join(f'{n} {kind}' for kind, n in kinds.items())}), "
           f"{os.cpu_count()} cores", flush=True)
     _execute(notebooks[0], data_folder, False)  # warm-up: disk caches, the first kernel start
-    rows: dict[str, Row] = {}
-    compute_inside = None
+    runs: dict[str, list[Row]] = {}
+    compute_inside: list[float] = []
     for config in configs:
         if config in ("plain", "compute"):
-            rows[config], inside = run_plain(notebooks, data_folder, warm_up=config == "compute")
+            row, inside = run_plain(notebooks, data_folder, warm_up=config == "compute")
             if config == "compute":
-                compute_inside = inside
+                compute_inside.append(inside)
         elif config == "nbgrader":
-            make_nbgrader_course(course, homework, made, scratch / "nbgrader")
-            rows[config] = run_nbgrader(scratch / "nbgrader", homework)
+            if not (scratch / "nbgrader").exists():
+                make_nbgrader_course(course, homework, made, scratch / "nbgrader")
+            row = run_nbgrader(scratch / "nbgrader", homework)
+        elif config.startswith("fork") and not has_executor:
+            print(f"  {config}: skipped: `assignkit grade` has no --executor here (the fork executor is not "
+                  "merged); the kernel rows use the only executor there is", flush=True)
+            continue
         else:
-            if config.startswith("fork") and not has_executor:
-                print(f"  {config}: skipped: `assignkit grade` has no --executor here (the fork executor is not "
-                      "merged); the kernel rows use the only executor there is", flush=True)
-                continue
-            rows[config] = run_assignkit(config, course, homework, scratch / "class" / "submitted",
-                                         scratch / f"out-{config}", has_executor)
-        row = rows[config]
-        print(f"  {config:9} {row.seconds / k:7.2f} s/submission   load {row.load_before} -> {row.load_after}   "
+            row = run_assignkit(config, course, homework, scratch / "class" / "submitted",
+                                scratch / f"out-{config}-{len(runs.get(config, []))}", has_executor)
+        runs.setdefault(config, []).append(row)
+        busy = f"   cores busy {row.cores_busy:.1%}" if row.cores_busy is not None else ""
+        print(f"  {config:9} {row.seconds / k:7.2f} s/submission   load {row.load_before} -> {row.load_after}{busy}   "
               f"{dict(row.statuses)}{'   ' + row.note if row.note else ''}", flush=True)
-    for config in (c for c in memory if c in rows and c not in ("plain", "compute", "nbgrader")):
+    peaks = {}
+    for config in (c for c in memory if c in runs and c not in ("plain", "compute", "nbgrader")):
         sampled = run_assignkit(config, course, homework, scratch / "class" / "submitted",
                                 scratch / f"out-{config}-memory", has_executor, sample_memory=True)
-        rows[config].peak_mb = sampled.peak_mb
+        peaks[config] = sampled.peak_mb
         print(f"  {config:9} peak {sampled.peak_mb:.0f} MB (a second run, sampled; load {sampled.load_before} -> "
               f"{sampled.load_after})", flush=True)
-    report(homework, k, rows, compute_inside)
+    report(k, runs, peaks, sum(compute_inside) / len(compute_inside) if compute_inside else None)
 
 
-def report(homework: str, k: int, rows: dict[str, Row], compute_inside: float | None) -> None:
-    per = {name: row.seconds / k for name, row in rows.items()}
-    print(f"\n  {'seconds per submission':24}{'s':>8}{'/ nbgrader':>12}{'/ plain':>10}{'peak MB':>10}   load (1, 5, 15 min)")
-    for name, row in rows.items():
+def report(k: int, runs: dict[str, list[Row]], peaks: dict[str, float], compute_inside: float | None) -> None:
+    """The table: each configuration's mean over its runs."""
+    per = {name: sum(row.seconds for row in rows) / len(rows) / k for name, rows in runs.items()}
+    print(f"\n  {'seconds per submission':24}{'s':>8}{'/ nbgrader':>12}{'/ plain':>10}{'peak MB':>10}{'cores busy':>12}"
+          "   runs (s/submission), load after each (1, 5, 15 min)")
+    for name, rows in runs.items():
         ratio = lambda base: f"{per[name] / per[base]:.2f}" if base in per and per[base] else "n/a"  # noqa: E731
-        peak = f"{row.peak_mb:.0f}" if row.peak_mb is not None else ""
-        print(f"  {name:24}{per[name]:8.2f}{ratio('nbgrader'):>12}{ratio('plain'):>10}{peak:>10}   {row.load_after}")
+        peak = f"{peaks[name]:.0f}" if name in peaks else ""
+        shares = [row.cores_busy for row in rows if row.cores_busy is not None]
+        busy = f"{sum(shares) / len(shares):.1%}" if shares else "n/a"
+        each = "; ".join(f"{row.seconds / k:.2f} ({row.load_after})" for row in rows)
+        print(f"  {name:24}{per[name]:8.2f}{ratio('nbgrader'):>12}{ratio('plain'):>10}{peak:>10}{busy:>12}   {each}")
     if compute_inside is None:
         print("  students' compute: not measured (add `compute` to --configs)")
         return
