@@ -8,6 +8,7 @@ import os
 import sys
 import textwrap
 import time
+from datetime import datetime
 from pathlib import Path
 
 import nbformat
@@ -16,7 +17,7 @@ import pytest
 import unprivileged
 from assignkit import jail
 from assignkit.execute import FORK, Isolation, Job, Limits, choose_executor
-from assignkit.forkexec import ForkExecutor, _Channel, _Gone, _output_of, _send, start_zygote
+from assignkit.forkexec import ForkExecutor, _Channel, _Gone, _output_of, _send, cell_timing, start_zygote
 from assignkit.grade import grade_batch
 from assignkit.harvest import load_questions
 from assignkit.kernel_harvest import RECORDER
@@ -60,6 +61,15 @@ def test_a_malformed_output_is_dropped_and_a_good_one_kept():
     assert _output_of({"output_type": "stream", "name": "stdout", "text": 5}) is None
     assert _output_of({"output_type": "shell_escape"}) is None
     assert _output_of({"output_type": "error", "ename": "E", "evalue": "v", "traceback": ["t"]}).ename == "E"
+
+
+def test_cell_times_are_kept_only_as_two_finite_times_in_order():
+    assert cell_timing({"began": 1764867600.25, "ended": 1764867601.5}) == {
+        "iopub.execute_input": "2025-12-04T17:00:00.250000Z", "shell.execute_reply": "2025-12-04T17:00:01.500000Z"}
+    for forged in ({}, {"began": "forged", "ended": 2.0}, {"began": 1, "ended": 2}, {"began": 2.0, "ended": 1.0},
+                   {"began": float("nan"), "ended": 1.0}, {"began": 1.0, "ended": float("inf")},
+                   {"began": 1.0, "ended": 1e300}, {"began": True, "ended": 2.0}):
+        assert cell_timing(forged) == {}, forged
 
 
 def test_the_default_executor_is_fork_on_linux_and_kernel_elsewhere(monkeypatch):
@@ -170,6 +180,26 @@ def test_outputs_are_nbformat_outputs(warm, tiny_course, tmp_path):
     assert (error.output_type, error.ename) == ("error", "ZeroDivisionError")
     nbformat.validate(execution.notebook)
     assert (job.artifacts_dir / "q3_double" / "manifest.json").is_file()
+
+
+@pytest.mark.slow
+def test_each_cell_carries_when_it_ran_in_the_child(warm, tiny_course, tmp_path):
+    sleeps = "t = x * 2\nimport time\ntime.sleep(0.3)\ntime.time = lambda: 'forged'"
+    job = _job(tiny_course, tmp_path, {"q1_tensor_answer": sleeps})
+    execution = ForkExecutor(LIMITS, _isolation()).run(job)
+    assert execution.status == "graded"
+    code = [c for c in execution.notebook.cells if c.cell_type == "code"]
+    assert all({"iopub.execute_input", "shell.execute_reply"} <= set(c.metadata.get("execution", {})) for c in code)
+    seconds = {c.metadata.get("nbgrader", {}).get("grade_id"): _seconds(c) for c in code}
+    assert 0.3 <= seconds["q1_tensor_answer"] < 10 and seconds["q2_net_answer"] < 0.3  # not the student's clock
+    nbformat.validate(execution.notebook)
+
+
+def _seconds(cell) -> float:
+    timing = cell.metadata.execution
+    began, ended = (datetime.fromisoformat(timing[k].replace("Z", "+00:00"))
+                    for k in ("iopub.execute_input", "shell.execute_reply"))
+    return (ended - began).total_seconds()
 
 
 @pytest.mark.slow

@@ -226,7 +226,7 @@ class KernelExecutor:
         km.jail_prefix = _jail_prefix(job, self.limits, self.isolation)
         notebook = nbformat.v4.new_notebook(cells=cells, metadata=job.notebook.metadata)
         client = CappedClient(notebook, km=km, allow_errors=True, timeout=int(self.limits.cell_seconds),
-                              startup_timeout=60, record_timing=False, shutdown_kernel="immediate")
+                              startup_timeout=60, shutdown_kernel="immediate")
         client.output_cap = self.limits.output_bytes
         return client
 

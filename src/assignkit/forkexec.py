@@ -21,6 +21,7 @@ from __future__ import annotations
 import base64
 import functools
 import json
+import math
 import os
 import pickle
 import select
@@ -31,6 +32,7 @@ import sys
 import threading
 import time
 from dataclasses import dataclass
+from datetime import datetime, timezone
 from pathlib import Path
 
 import nbformat
@@ -43,6 +45,7 @@ from assignkit.harvest import take_out
 from assignkit.poolserver import WARM_STACK
 from assignkit.sandbox import NONE, ROOT, USERNS, MAX_PROCESSES, _children_of, _outermost, _tasks_of, adopt_orphans
 
+_wall_clock = time.time  # the runner's own reference: a student who replaces time.time changes only theirs
 MAX_MESSAGE_BYTES = 64 * 2**20  # one output; a longer length prefix is a broken or forged stream
 STREAM_FLUSH_SECONDS = 0.2
 STREAM_FLUSH_CHARS = 65536
@@ -303,9 +306,10 @@ def _runner_main(request: _Start, cells: list[dict], results_fd: int, go_fd: int
         os._exit(1)
     _send(results_fd, {"kind": "ready"})
     for cell in cells:
+        began = _wall_clock()
         result = shell.run_cell(cell["source"], store_history=True)
         shell.streams_flush()
-        _send(results_fd, {"kind": "done", "count": result.execution_count})
+        _send(results_fd, {"kind": "done", "count": result.execution_count, "began": began, "ended": _wall_clock()})
         if cell["harvest"] and os.read(go_fd, 1) != GO:
             break
     os._exit(0)
@@ -597,6 +601,8 @@ class ForkExecutor:
                                     notebook_timed_out(_where(cell), self.limits.notebook_seconds))
                 return
             cell.execution_count = done.get("count") if isinstance(done.get("count"), int) else None
+            if timing := cell_timing(done):
+                cell.metadata["execution"] = timing
             if _ran_out_of_memory(cell):
                 execution.status = "memory_exceeded"
                 execution.reason = memory_exceeded_in(_where(cell), self.limits.memory_mb)
@@ -623,6 +629,23 @@ class ForkExecutor:
                 cell.outputs = []
             elif kind == "output" and isinstance(message.get("output"), dict):
                 cap.add(cell, message["output"])
+
+
+def cell_timing(done: dict) -> dict[str, str]:
+    """When the cell began and ended in the child, under the names nbclient's record_timing gives a kernel's
+    (`metadata.execution`); nothing unless the child sent two finite times in order (it shares its process with the
+    student's code, so the times are shown, never trusted)."""
+    began, ended = done.get("began"), done.get("ended")
+    if not (type(began) is type(ended) is float and math.isfinite(began) and math.isfinite(ended) and began <= ended):
+        return {}
+    try:
+        return {"iopub.execute_input": _iso(began), "shell.execute_reply": _iso(ended)}
+    except (OverflowError, OSError, ValueError):  # beyond the dates datetime can hold
+        return {}
+
+
+def _iso(seconds: float) -> str:
+    return datetime.fromtimestamp(seconds, timezone.utc).isoformat().replace("+00:00", "Z")
 
 
 class _OutputCap:
