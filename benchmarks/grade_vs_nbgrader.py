@@ -20,7 +20,9 @@ Configurations (--configs, by default in this order, fork-2 twice):
 A configuration named more than once runs again at that place in the order, and its figures are the mean of its
 runs: e.g. `--configs compute,fork-2,nbgrader,fork-2,compute` brackets nbgrader with fork-2, so that a machine whose
 speed drifts during the run (seen here: 2x within 90 minutes) moves both sides of a ratio alike.
-Overhead per submission = fork-1 (else the first assignkit config at one job) per submission - compute.
+Overhead per submission = fork-1 (else the first assignkit config at one job) per submission - compute; and for
+fork-N also against the students' compute inside its own children (issue 9's "sum of cell times inside the child"),
+read from the cell times the executed notebooks carry: the same run on both sides, so the machine's drift cancels.
 Cores busy: the share of all the machine's cores that were not idle during the run (/proc/stat; every process on
 the machine counts, so run it on a quiet machine); at --jobs 2 on 2 cores, what a perfect grader would bring to 100 %.
 Peak memory (--memory, by default fork-2's): the largest sum, over the command's process tree (workers, kernels,
@@ -185,6 +187,7 @@ class Row:
     peak_mb: float | None = None
     statuses: Counter = field(default_factory=Counter)
     cores_busy: float | None = None  # share of the machine's cores busy during the run
+    cells_seconds: float | None = None  # assignkit: the students' cells, summed over the executed notebooks
 
 
 def _execute(path: Path, data_folder: Path, warm_up: bool) -> tuple[float, float, str]:
@@ -308,7 +311,15 @@ def run_assignkit(config: str, course: Path, homework: str, submitted: Path, out
     with open(out / "grades.csv", newline="") as grades:
         statuses = Counter(row["status"] for row in csv.DictReader(grades))
     note = stdout.strip().splitlines()[0] if stdout.strip() else ""
-    return Row(config, seconds, before, load(), note, memory.peak_kb / 1024 if memory else None, statuses, cores_busy)
+    return Row(config, seconds, before, load(), note, memory.peak_kb / 1024 if memory else None, statuses, cores_busy,
+               _executed_cells_seconds(out / "executed"))
+
+
+def _executed_cells_seconds(folder: Path) -> float:
+    """The time the students' cells ran inside the grader's children or kernels, from the executed notebooks'
+    cell timing (metadata.execution, as nbclient's record_timing writes it; the fork executor writes the same)."""
+    return sum(_cell_seconds(cell) for path in folder.glob("*.ipynb")
+               for cell in nbformat.read(path, as_version=4).cells if cell.cell_type == "code")
 
 
 def make_nbgrader_course(course: Path, homework: str, made: list[tuple[str, Path]], scratch: Path) -> None:
@@ -398,16 +409,26 @@ def report(k: int, runs: dict[str, list[Row]], peaks: dict[str, float], compute_
         busy = f"{sum(shares) / len(shares):.1%}" if shares else "n/a"
         each = "; ".join(f"{row.seconds / k:.2f} ({row.load_after})" for row in rows)
         print(f"  {name:24}{per[name]:8.2f}{ratio('nbgrader'):>12}{ratio('plain'):>10}{peak:>10}{busy:>12}   {each}")
-    if compute_inside is None:
-        print("  students' compute: not measured (add `compute` to --configs)")
-        return
-    compute = compute_inside / k
-    print(f"  students' own compute (cells inside a warmed kernel) {compute:.2f} s/submission")
+    # a fork child starts warm, as the compute row's kernels do; a fresh kernel's first cells also pay the imports
+    inside = {name: sum(r.cells_seconds for r in rows) / len(rows) / k for name, rows in runs.items()
+              if name.startswith("fork-") and all(r.cells_seconds is not None for r in rows)}
+    if inside:
+        print("  students' compute inside the fork children (their executed notebooks' cell times): "
+              + ", ".join(f"{name} {seconds:.2f}" for name, seconds in inside.items()) + " s/submission")
+    compute = compute_inside / k if compute_inside is not None else None
+    if compute is not None:
+        print(f"  students' own compute (cells inside a warmed kernel) {compute:.2f} s/submission")
     single = next((name for name in ("fork-1", "kernel-1") if name in per), None)
     if single:
-        print(f"  grader's overhead = {single} - compute = {per[single] - compute:.2f} s/submission")
+        print(f"  grader's overhead = {single} - compute = "
+              + (f"{per[single] - compute:.2f}; " if compute is not None else "")
+              + (f"against its own children's cells (the same run): {per[single] - inside[single]:.2f} s/submission"
+                 if single in inside else ""))
     for name in (n for n in per if n.endswith("-2")):
-        print(f"  {name}: {per[name]:.2f} s/submission against 0.55 x compute + 0.3 s = {0.55 * compute + 0.3:.2f}"
+        print(f"  {name}: {per[name]:.2f} s/submission"
+              + (f" against 0.55 x compute + 0.3 s = {0.55 * compute + 0.3:.2f}" if compute is not None else "")
+              + (f", against 0.55 x its own children's cells + 0.3 s = {0.55 * inside[name] + 0.3:.2f}"
+                 if name in inside else "")
               + (f"; throughput {per['nbgrader'] / per[name]:.2f}x nbgrader's" if "nbgrader" in per else ""))
     if "fork-1" in per and "plain" in per:
         print(f"  fork-1 / plain = {per['fork-1'] / per['plain']:.2f}")
