@@ -170,9 +170,7 @@ class CpuTimes:
         hz = os.sysconf("SC_CLK_TCK")
         return cls((user + nice + system + irq + softirq) / hz, (idle + iowait) / hz, steal / hz)
 
-    def share_busy_since(self, earlier: "CpuTimes | None") -> float | None:
-        if earlier is None:
-            return None
+    def share_busy_since(self, earlier: "CpuTimes") -> float | None:
         busy, idle, steal = self.busy - earlier.busy, self.idle - earlier.idle, self.steal - earlier.steal
         return busy / (busy + idle + steal) if busy + idle + steal else None
 
@@ -187,7 +185,9 @@ class Row:
     peak_mb: float | None = None
     statuses: Counter = field(default_factory=Counter)
     cores_busy: float | None = None  # share of the machine's cores busy during the run
-    cells_seconds: float | None = None  # assignkit: the students' cells, summed over the executed notebooks
+    # fork-N: the students' cells, summed over the executed notebooks. Not for kernel-N: a fork child starts warm, as
+    # the compute row's kernels do, while a fresh kernel's first cells also pay the imports
+    cells_seconds: float | None = None
 
 
 def _execute(path: Path, data_folder: Path, warm_up: bool) -> tuple[float, float, str]:
@@ -241,7 +241,7 @@ def run_plain(notebooks: list[Path], data_folder: Path, warm_up: bool) -> tuple[
 
 def _now_share_busy(since: CpuTimes | None) -> float | None:
     now = CpuTimes.now()
-    return now.share_busy_since(since) if now else None
+    return now.share_busy_since(since) if now and since else None
 
 
 class PeakMemory:
@@ -312,12 +312,12 @@ def run_assignkit(config: str, course: Path, homework: str, submitted: Path, out
         statuses = Counter(row["status"] for row in csv.DictReader(grades))
     note = stdout.strip().splitlines()[0] if stdout.strip() else ""
     return Row(config, seconds, before, load(), note, memory.peak_kb / 1024 if memory else None, statuses, cores_busy,
-               _executed_cells_seconds(out / "executed"))
+               _executed_cells_seconds(out / "executed") if executor == "fork" else None)
 
 
 def _executed_cells_seconds(folder: Path) -> float:
-    """The time the students' cells ran inside the grader's children or kernels, from the executed notebooks'
-    cell timing (metadata.execution, as nbclient's record_timing writes it; the fork executor writes the same)."""
+    """The time the students' cells ran inside the grader's children, from the executed notebooks' cell timing
+    (metadata.execution, written by the fork executor as nbclient's record_timing writes a kernel's)."""
     return sum(_cell_seconds(cell) for path in folder.glob("*.ipynb")
                for cell in nbformat.read(path, as_version=4).cells if cell.cell_type == "code")
 
@@ -409,9 +409,8 @@ def report(k: int, runs: dict[str, list[Row]], peaks: dict[str, float], compute_
         busy = f"{sum(shares) / len(shares):.1%}" if shares else "n/a"
         each = "; ".join(f"{row.seconds / k:.2f} ({row.load_after})" for row in rows)
         print(f"  {name:24}{per[name]:8.2f}{ratio('nbgrader'):>12}{ratio('plain'):>10}{peak:>10}{busy:>12}   {each}")
-    # a fork child starts warm, as the compute row's kernels do; a fresh kernel's first cells also pay the imports
     inside = {name: sum(r.cells_seconds for r in rows) / len(rows) / k for name, rows in runs.items()
-              if name.startswith("fork-") and all(r.cells_seconds is not None for r in rows)}
+              if all(r.cells_seconds is not None for r in rows)}
     if inside:
         print("  students' compute inside the fork children (their executed notebooks' cell times): "
               + ", ".join(f"{name} {seconds:.2f}" for name, seconds in inside.items()) + " s/submission")
@@ -420,10 +419,11 @@ def report(k: int, runs: dict[str, list[Row]], peaks: dict[str, float], compute_
         print(f"  students' own compute (cells inside a warmed kernel) {compute:.2f} s/submission")
     single = next((name for name in ("fork-1", "kernel-1") if name in per), None)
     if single:
-        print(f"  grader's overhead = {single} - compute = "
-              + (f"{per[single] - compute:.2f}; " if compute is not None else "")
-              + (f"against its own children's cells (the same run): {per[single] - inside[single]:.2f} s/submission"
-                 if single in inside else ""))
+        against = [f"compute = {per[single] - compute:.2f}"] if compute is not None else []
+        if single in inside:
+            against.append(f"its own children's cells (the same run) = {per[single] - inside[single]:.2f}")
+        if against:
+            print(f"  grader's overhead = {single} - " + f"; {single} - ".join(against) + " s/submission")
     for name in (n for n in per if n.endswith("-2")):
         print(f"  {name}: {per[name]:.2f} s/submission"
               + (f" against 0.55 x compute + 0.3 s = {0.55 * compute + 0.3:.2f}" if compute is not None else "")
