@@ -40,7 +40,6 @@ from __future__ import annotations
 import argparse
 import contextlib
 import csv
-import importlib.util
 import os
 import shutil
 import subprocess
@@ -85,13 +84,6 @@ def load() -> str:
 # ---------------------------------------------------------------- the class
 
 
-def _module(path: Path, name: str):
-    spec = importlib.util.spec_from_file_location(name, path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
 def course_for(homework: str, scratch: Path) -> Path:
     """The course folder: the repository, or for `tiny` a copy of tests/course released into scratch."""
     if homework != "tiny":
@@ -124,11 +116,10 @@ def pools(course: Path, homework: str) -> tuple[list[tuple[str, bytes]], list[tu
                  "q3_adds": {"q3_double_answer": "def double(v):\n    return v + v + 1"}}
         return [blank], [(name, tiny_notebook(tiny, answers).encode()) for name, answers in wrong.items()]
     samples = [(p.stem, p.read_bytes()) for p in sorted((ROOT / "examples" / "submissions" / homework).glob("*.ipynb"))]
-    short = {"hw1_loss_comparison": "hw1", "hw2_dnn": "hw2"}[homework]
-    mutants = _module(TESTS / short / "mutants.py", f"{short}_mutants")
+    from mutation import make_mutant, mutants_of
+
     source = Course(course).source_notebook(homework)
-    wrong = [(m.name, nbformat.writes(mutants.make_mutant(source, m)).encode())
-             for m in mutants.MUTANTS + mutants.CASCADES]
+    wrong = [(m.name, nbformat.writes(make_mutant(source, m)).encode()) for m in mutants_of(ROOT, homework)]
     return samples + [blank], wrong
 
 

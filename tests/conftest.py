@@ -1,4 +1,5 @@
-"""Shared fixtures: the tiny test homework released into a temporary course, and submissions built from it."""
+"""Shared fixtures: the tiny test homework released into a temporary course, and submissions built from it; the real
+homeworks' samples and mutants graded once per session."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ import shutil
 import signal
 import threading
 from pathlib import Path
+from typing import Callable
 
 import nbformat
 import pytest
@@ -15,8 +17,10 @@ import pytest
 from assignkit.execute import Isolation
 from assignkit.layout import Course
 from assignkit.sandbox import NONE, ROOT, Sandbox, Slot, _children_of, python_folders
+from mutation import GradedClass, grade_class, mutants_of
 
 COURSE = Path(__file__).parent / "course"
+PROJECT = Path(__file__).resolve().parents[1]
 
 
 @pytest.fixture(scope="session")
@@ -29,6 +33,20 @@ def tiny_course(tmp_path_factory) -> Course:
     course = Course(root)
     release(course, "tiny")
     return course
+
+
+@pytest.fixture(scope="session")
+def graded_class(tmp_path_factory) -> Callable[[str], GradedClass]:
+    """A homework's samples and mutants (hw1_loss_comparison, hw2_dnn), graded once per session with the default
+    executor: its mutant test and the parity test read the same batch."""
+    graded: dict[str, GradedClass] = {}
+
+    def of(homework: str) -> GradedClass:
+        if homework not in graded:
+            graded[homework] = grade_class(PROJECT, homework, mutants_of(PROJECT, homework),
+                                           tmp_path_factory.mktemp(homework))
+        return graded[homework]
+    return of
 
 
 def tiny_notebook(course: Course, answers: dict[str, str] | None = None, *, blank: bool = False) -> str:

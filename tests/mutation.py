@@ -3,10 +3,18 @@
 from __future__ import annotations
 
 import copy
+import importlib.util
+import shutil
 from pathlib import Path
 from typing import NamedTuple
 
 import nbformat
+
+from assignkit.execute import Limits
+from assignkit.grade import grade_batch
+from assignkit.layout import Course
+from assignkit.release import release
+from assignkit.results import SubmissionResult
 
 
 class MutantError(ValueError):
@@ -40,13 +48,8 @@ def make_mutant(source_nb_path: Path | str, mutant: Mutant) -> nbformat.Notebook
     return notebook
 
 
-def released_copy(root: Path, homework: str, scratch: Path):
+def released_copy(root: Path, homework: str, scratch: Path) -> Course:
     """A course at `scratch` holding only `homework`, released anew, so a test never depends on release/."""
-    import shutil
-
-    from assignkit.layout import Course
-    from assignkit.release import release
-
     course, real = Course(scratch), Course(root)
     shutil.copytree(real.source_dir / homework, course.source_dir / homework)  # data symlinks copied as files
     shutil.copytree(real.autograder_folder(homework), course.autograder_folder(homework),
@@ -56,23 +59,47 @@ def released_copy(root: Path, homework: str, scratch: Path):
     return course
 
 
-def grade_mutants(course, homework: str, mutants: list[Mutant], scratch: Path) -> list[str]:
-    """Grade every mutant in one batch; the problems found: a mutant that keeps all the points of a question it
-    breaks, or loses points in any other question."""
-    from assignkit.execute import Limits
-    from assignkit.grade import grade_batch
+MUTANT_FOLDERS = {"hw1_loss_comparison": "hw1", "hw2_dnn": "hw2"}  # tests/<folder>/mutants.py
 
-    folder = scratch / "submissions"
-    folder.mkdir(parents=True)
+
+class GradedClass(NamedTuple):
+    """A homework's sample submissions (examples/) and every mutant, graded in one batch at --jobs 2 with the
+    default executor. The mutant tests of tests/hw1 and tests/hw2 and the parity test read the same rows."""
+    course: Course  # the homework released anew
+    samples: Path  # the samples only
+    mutants: Path  # each mutant as <name>.ipynb
+    results: dict[str, SubmissionResult]  # by student
+
+
+def mutants_of(root: Path, homework: str) -> list[Mutant]:
+    """MUTANTS + CASCADES of tests/<folder>/mutants.py."""
+    folder = MUTANT_FOLDERS[homework]
+    spec = importlib.util.spec_from_file_location(f"{folder}_mutants", root / "tests" / folder / "mutants.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module.MUTANTS + module.CASCADES
+
+
+def grade_class(root: Path, homework: str, mutants: list[Mutant], scratch: Path) -> GradedClass:
+    """`homework` released anew under `scratch`, its samples and `mutants` written beside it, all graded at once."""
+    course = released_copy(root, homework, scratch / "course")
+    samples, mutated = scratch / "samples", scratch / "mutants"
+    shutil.copytree(Course(root).examples_folder(homework), samples)
+    mutated.mkdir()
     for mutant in mutants:
-        nbformat.write(make_mutant(course.source_notebook(homework), mutant), folder / f"{mutant.name}.ipynb")
-    results = grade_batch(course, homework, [folder], scratch / "out", jobs=2, limits=Limits(), force=True,
+        nbformat.write(make_mutant(course.source_notebook(homework), mutant), mutated / f"{mutant.name}.ipynb")
+    results = grade_batch(course, homework, [samples, mutated], scratch / "out", jobs=2, limits=Limits(), force=True,
                           on_note=lambda note: None)
-    by_student = {r.student: r for r in results}
-    return [problem for mutant in mutants for problem in _problems(mutant, by_student[mutant.name])]
+    return GradedClass(course, samples, mutated, {r.student: r for r in results})
 
 
-def _problems(mutant: Mutant, result) -> list[str]:
+def mutant_problems(mutants: list[Mutant], results: dict[str, SubmissionResult]) -> list[str]:
+    """What is wrong with the graded mutants: one that keeps all the points of a question it breaks, loses points in
+    any other question, or has no failed check that names its cause."""
+    return [problem for mutant in mutants for problem in _problems(mutant, results[mutant.name])]
+
+
+def _problems(mutant: Mutant, result: SubmissionResult) -> list[str]:
     if result.status != "graded":
         return [f"{mutant.name}: status {result.status} ({result.reason})"]
     problems = []

@@ -1,6 +1,6 @@
-"""hw2_dnn end to end: every wrong answer of mutants.py, graded in one batch
-by `assignkit grade`'s library function. Each mutant of MUTANTS must lose points in exactly its question (hw2 has
-no CASCADES: no question calls another's answer)."""
+"""hw2_dnn end to end: every wrong answer of mutants.py, graded in one batch with the samples by `assignkit grade`'s
+library function (conftest's graded_class, shared with the parity test). Each mutant of MUTANTS must lose points in
+exactly its question (hw2 has no CASCADES: no question calls another's answer)."""
 
 from __future__ import annotations
 
@@ -12,18 +12,13 @@ import pytest
 
 from assignkit.harvest import load_questions
 from assignkit.layout import Course
-from mutation import grade_mutants, released_copy
+from mutation import mutant_problems
 
 ROOT = Path(__file__).resolve().parents[2]
 HW = "hw2_dnn"
 _spec = importlib.util.spec_from_file_location("hw2_mutants", Path(__file__).with_name("mutants.py"))
 mutants = importlib.util.module_from_spec(_spec)
 _spec.loader.exec_module(mutants)
-
-
-@pytest.fixture(scope="module")
-def hw2_course(tmp_path_factory) -> Course:
-    return released_copy(ROOT, HW, tmp_path_factory.mktemp("hw2") / "course")
 
 
 def test_mutants_apply_exactly_once_and_cover_every_question():
@@ -39,9 +34,9 @@ def test_mutants_apply_exactly_once_and_cover_every_question():
 
 
 @pytest.mark.slow
-def test_every_mutant_loses_exactly_its_question(hw2_course, tmp_path):
+def test_every_mutant_loses_exactly_its_question(graded_class):
     # The solution (full marks) and the blank release (0) are proven by tests/test_validate.py.
-    problems = grade_mutants(hw2_course, HW, mutants.MUTANTS + mutants.CASCADES, tmp_path)
+    problems = mutant_problems(mutants.MUTANTS + mutants.CASCADES, graded_class(HW).results)
     assert not problems, "\n".join(problems)
 
 
