@@ -6,7 +6,7 @@ a sample from examples/submissions/<hw>/ (full marks, partial, blank, crashed, b
 wrong answer of tests/ (tests/hw1/mutants.py, tests/hw2/mutants.py; tiny's from tests/test_grade.py and
 tests/test_grade_hostile.py); so about a third of a class is right, a third is the samples, a third is wrong.
 
-Configurations (--configs, by default in this order, fork-2 twice):
+Configurations (--configs; by default in this order, and again backwards from the middle, kernel-2 and nbgrader once):
   plain     nbclient in this process, a fresh kernel per notebook, in a folder holding the release's data files,
             nothing else: kernel start + the student's code (torch on one thread, as the grader's kernels)
   compute   the students' own compute: a fresh kernel per notebook, first an untimed warm-up cell (the stack
@@ -18,8 +18,9 @@ Configurations (--configs, by default in this order, fork-2 twice):
   nbgrader  `nbgrader autograde --force` in a scratch nbgrader course (one submission at a time, its own
             gradebook; cell timeout 120 s as assignkit's)
 A configuration named more than once runs again at that place in the order, and its figures are the mean of its
-runs: e.g. `--configs compute,fork-2,nbgrader,fork-2,compute` brackets nbgrader with fork-2, so that a machine whose
-speed drifts during the run (seen here: 2x within 90 minutes) moves both sides of a ratio alike.
+runs: the default runs each configuration a bar compares once before and once after the middle of the run, so that a
+machine whose speed drifts steadily during the run (seen here: 2x within 90 minutes, 17 % within 10) moves both sides
+of every ratio alike.
 Overhead per submission = fork-1 (else the first assignkit config at one job) per submission - compute; and for
 fork-N also against the students' compute inside its own children (issue 9's "sum of cell times inside the child"),
 read from the cell times the executed notebooks carry: the same run on both sides, so the machine's drift cancels.
@@ -31,7 +32,7 @@ of that configuration, untimed: one sample of a grading tree costs ≈ 60 ms of 
 hw1, 15 processes), which would slow the timed run it samples by about a third of a core.
 
     .venv/bin/python benchmarks/grade_vs_nbgrader.py [--k 32] [--homeworks tiny,hw1_loss_comparison,hw2_dnn]
-                                                     [--configs plain,compute,fork-1,fork-2,nbgrader,fork-2,kernel-2]
+                                                     [--configs plain,compute,fork-1,fork-2,nbgrader,fork-2,kernel-2,fork-1,compute,plain]
                                                      [--memory fork-2]
 """
 
@@ -61,8 +62,9 @@ TESTS = ROOT / "tests"
 BIN = Path(sys.executable).parent  # the venv's bin: assignkit, nbgrader, and the alembic nbgrader calls via PATH
 CELL_TIMEOUT = 120  # assignkit's default per-cell timeout; given to nbgrader too (its own default is 30 s)
 HOMEWORKS = ("tiny", "hw1_loss_comparison", "hw2_dnn")
-# fork-2 runs right before and right after nbgrader: the throughput ratio then holds however the machine drifts
-CONFIGS = ("plain", "compute", "fork-1", "fork-2", "nbgrader", "fork-2", "kernel-2")
+# Each configuration a bar compares runs once in the first half and once, in reverse order, in the second; fork-2 right
+# before and right after nbgrader. A steady drift of the machine's speed then moves both sides of every ratio alike.
+CONFIGS = ("plain", "compute", "fork-1", "fork-2", "nbgrader", "fork-2", "kernel-2", "fork-1", "compute", "plain")
 # Every kernel gets ASSIGNKIT_GRADING=1, as assignkit sets it (the homeworks then skip their pictures), so every
 # configuration runs the same student code; plain and compute kernels also get the grader's one torch thread.
 GRADING = {"ASSIGNKIT_GRADING": "1"}
