@@ -214,7 +214,7 @@ def _cell_seconds(cell) -> float:
     timing = cell.metadata.get("execution", {})
     began, ended = timing.get("iopub.execute_input"), timing.get("shell.execute_reply")
     if not began or not ended:
-        return 0.0  # did not run (after a dead kernel)
+        return 0.0  # did not run, or never ended (a dead kernel, a timeout)
     parse = lambda stamp: datetime.fromisoformat(stamp.replace("Z", "+00:00"))  # noqa: E731
     return (parse(ended) - parse(began)).total_seconds()
 

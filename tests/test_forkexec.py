@@ -195,6 +195,11 @@ def test_each_cell_carries_when_it_ran_in_the_child(warm, tiny_course, tmp_path)
     nbformat.validate(execution.notebook)
 
 
+def _timing(notebook) -> dict[str, dict]:
+    return {c.metadata.get("nbgrader", {}).get("grade_id"): c.metadata.get("execution", {})
+            for c in notebook.cells if c.cell_type == "code"}
+
+
 def _seconds(cell) -> float:
     timing = cell.metadata.execution
     began, ended = (datetime.fromisoformat(timing[k].replace("Z", "+00:00"))
@@ -222,6 +227,9 @@ def test_a_timeout_keeps_the_questions_harvested_before_it(warm, tiny_course, tm
     assert execution.status == "timeout" and "q3_double_answer" in str(execution.reason) and "after 3 s" in str(execution.reason)
     assert execution.harvested == ["q1_tensor", "q2_net"]
     assert not (job.artifacts_dir / "q3_double").exists()
+    timing = _timing(execution.notebook)
+    assert {"iopub.execute_input", "shell.execute_reply"} <= set(timing["q2_net_answer"])
+    assert list(timing["q3_double_answer"]) == ["iopub.execute_input"]  # it never ended: when it began, as nbclient
 
 
 @pytest.mark.slow
@@ -237,6 +245,7 @@ def test_a_dead_child_is_kernel_died(warm, tiny_course, tmp_path):
     execution = ForkExecutor(LIMITS, _isolation()).run(job)
     assert execution.status == "kernel_died" and "q2_net_answer" in str(execution.reason)
     assert execution.harvested == ["q1_tensor"]
+    assert list(_timing(execution.notebook)["q2_net_answer"]) == ["iopub.execute_input"]
 
 
 @pytest.mark.slow

@@ -587,6 +587,9 @@ class ForkExecutor:
             if cell.cell_type != "code":
                 continue
             cell.outputs = []
+            # As nbclient's record_timing: a cell that never ends keeps when it began (the worker's clock here; the
+            # child's own pair replaces it when the cell ends)
+            cell.metadata["execution"] = {"iopub.execute_input": _iso(time.time())}
             cell_started = time.monotonic()
             deadline = min(cell_started + self.limits.cell_seconds, notebook_deadline)
             try:
