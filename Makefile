@@ -29,7 +29,7 @@ release: $(INSTALLED)
 validate: $(INSTALLED)
 	$(BIN)/assignkit validate
 
-# A class of K = 32 per homework, every configuration (tens of minutes; run it on a quiet machine).
+# A class of K = 32 per homework, every configuration (about 1.5 hours; run it on a quiet machine).
 # A short smoke: make bench BENCH_ARGS="--k 2 --homeworks tiny --configs plain,compute,kernel-2"
 bench: $(INSTALLED)
 	$(BIN)/python benchmarks/grade_vs_nbgrader.py $(BENCH_ARGS)
