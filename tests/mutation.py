@@ -1,4 +1,5 @@
-"""Plausible wrong answers as edits of a source notebook's answer cells (shared by tests/hw1 and tests/hw2)."""
+"""Plausible wrong answers as edits of a source notebook's answer cells (shared by tests/hw1 and tests/hw2), and the
+one batch per homework that grades them with the samples (conftest's graded_class)."""
 
 from __future__ import annotations
 

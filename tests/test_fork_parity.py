@@ -3,7 +3,7 @@ graded with the fork executor (the session's batch of conftest's graded_class, w
 again with the kernel executor, get the same status and the same score in every question. At --jobs 2.
 
 hw1: every sample and every mutant (27 submissions; hw1's own compute is small). hw2: every sample; its mutants
-each train for ~10 s, so the kernel executor on all of them would add ~5 minutes on 2 cores, too much for
+each train for ~10 s, so the kernel executor on all of them would add ~4 minutes on 2 cores, too much for
 `make test` (docs/fork.md has the one full run: the same rows). tests/hw2/test_hw2_grading.py grades them all with
 the default (fork) executor against the same expectations the kernel executor met."""
 
