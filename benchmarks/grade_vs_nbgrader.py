@@ -6,7 +6,7 @@ a sample from examples/submissions/<hw>/ (full marks, partial, blank, crashed, b
 wrong answer of tests/ (tests/hw1/mutants.py, tests/hw2/mutants.py; tiny's from tests/test_grade.py and
 tests/test_grade_hostile.py); so about a third of a class is right, a third is the samples, a third is wrong.
 
-Configurations (--configs; by default in this order, and again backwards from the middle, kernel-2 and nbgrader once):
+Configurations (--configs; the default order is in the usage line below):
   plain     nbclient in this process, a fresh kernel per notebook, in a folder holding the release's data files,
             nothing else: kernel start + the student's code (torch on one thread, as the grader's kernels)
   compute   the students' own compute: a fresh kernel per notebook, first an untimed warm-up cell (the stack
