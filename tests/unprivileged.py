@@ -141,7 +141,9 @@ def grade_as_user(python: Path, home: Path, course: Path, homework: str, folder:
     answer = home / f"answer-{out.name}.json"
     arguments = json.dumps([str(course), homework, str(folder), str(out), asdict(limits), jobs, mode, str(answer),
                             executor])
-    with delegated_cgroups(f"assignkit-test-{os.getpid()}-{out.name}") as cgroups:
+    # Named by `home` (a fresh temporary folder), not by this process: a group that a killed process still held a
+    # moment at its cleanup must not be the next run's group
+    with delegated_cgroups(f"assignkit-test-{home.name}-{out.name}") as cgroups:
         done = run_as_user([str(python), "-c", GRADE, arguments], home, check=False, cgroups=cgroups)
     if done.returncode != 0:
         raise AssertionError(f"the grader failed as {USER}:\n{done.stderr[-3000:]}")
