@@ -262,6 +262,20 @@ def test_outputs_and_execution_counts_are_cleared():
     assert all(cell.outputs == [] and cell.execution_count is None for cell in code)
 
 
+def test_timings_of_an_earlier_run_are_cleared():
+    ran = {"iopub.execute_input": "2026-11-30T09:00:00.000000Z", "shell.execute_reply": "2026-11-30T09:00:01.000000Z"}
+    submitted = student(q1_answer="t = 1")
+    submitted.cells.append(new_code_cell("print(t)"))
+    for cell in submitted.cells:
+        cell.metadata["execution"] = dict(ran)
+    release_with_timings = release()
+    release_with_timings.cells[1].metadata["execution"] = dict(ran)
+    prepared = prepare(as_bytes(submitted), release_with_timings, "hw1").notebook
+    code = [cell for cell in prepared.cells if cell.cell_type == "code"]
+    assert len(code) == 6
+    assert not any("execution" in cell.metadata for cell in code)
+
+
 def test_result_is_a_valid_notebook_with_the_release_metadata_and_unique_ids():
     submitted = student(q1_answer="t = 1")
     submitted.cells.insert(0, new_code_cell("a", id="intro"))  # an id the release uses

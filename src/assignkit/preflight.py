@@ -268,9 +268,13 @@ def _set_scratch_ids(notebook: NotebookNode) -> None:
 
 
 def _cleared(cell: NotebookNode) -> NotebookNode:
+    """The cell without what an earlier run left: outputs, execution count, and the cell's timing (a run with
+    JupyterLab's "record timing" on, or the instructor's, leaves `metadata.execution`); a cell that does not run
+    when graded shows none of them in executed/."""
     if cell.cell_type == "code":
         cell.outputs = []
         cell.execution_count = None
+        cell.metadata.pop("execution", None)
     return cell
 
 
