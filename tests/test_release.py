@@ -41,6 +41,20 @@ def test_release_hides_solutions_and_keeps_locked_cells(course):
     assert (folder / "tiny.csv").read_bytes() == (course.source_dir / "tiny" / "tiny.csv").read_bytes()
 
 
+def test_release_drops_the_instructors_cell_timings(course):
+    path = course.source_notebook("tiny")
+    nb = json.loads(path.read_text())
+    code = [cell for cell in nb["cells"] if cell["cell_type"] == "code"]
+    for cell in code:
+        cell["metadata"]["execution"] = {"iopub.execute_input": "2026-11-30T09:00:00.000000Z",
+                                         "shell.execute_reply": "2026-11-30T09:00:01.000000Z"}
+        cell["metadata"]["scrolled"] = True
+    path.write_text(json.dumps(nb))
+    released = [cell for cell in _cells(release(course, "tiny") / "tiny.ipynb") if cell.cell_type == "code"]
+    assert len(released) == len(code)
+    assert not any("execution" in cell.metadata or "scrolled" in cell.metadata for cell in released)
+
+
 def test_release_is_deterministic_and_staleness_is_detected(course):
     first = (release(course, "tiny") / "tiny.ipynb").read_bytes()
     assert (release(course, "tiny") / "tiny.ipynb").read_bytes() == first
