@@ -81,35 +81,6 @@ def tree_memory(process: psutil.Process) -> tuple[int, int, int]:
     return pss, rss, vms
 
 
-_UID_PATCH = """
-import importlib.abc, importlib.machinery, sys
-
-class _Patch(importlib.abc.MetaPathFinder):
-    def find_spec(self, name, path, target=None):
-        if name != "assignkit.grade":
-            return None
-        spec = importlib.machinery.PathFinder.find_spec(name, path)
-        execute = spec.loader.exec_module
-        def exec_module(module):
-            execute(module)
-            module.FIRST_SANDBOX_UID = %d
-        spec.loader.exec_module = exec_module
-        return spec
-
-sys.meta_path.insert(0, _Patch())
-"""
-
-
-def _sandbox_uid_patch(root: Path, uid: int) -> Path:
-    """A sitecustomize that moves the grader's sandbox uids (fixed at 61000 + slot, issue 8) to `uid` + slot in
-    every Python process of the run that imports assignkit.grade (grader, forkserver, workers), and imports
-    nothing itself: on a machine other runs share, their cleanup of the same uid kills this run's kernel."""
-    folder = root / "patch"
-    folder.mkdir()
-    (folder / "sitecustomize.py").write_text(_UID_PATCH % uid)
-    return folder
-
-
 def kill_group(group: Path) -> None:
     """Kill every process left in `group` and the groups inside it (a run stopped at its time limit)."""
     for procs in group.rglob("cgroup.procs"):
@@ -121,7 +92,7 @@ def kill_group(group: Path) -> None:
 
 
 def run_one(zip_path: Path, sample: Path, homework: str, group: Path | None, memory: Path | None,
-            sandbox_uid: int | None, timeout: float) -> dict:
+            timeout: float) -> dict:
     with tempfile.TemporaryDirectory(prefix="gradescope-") as scratch:
         root = Path(scratch)
         (root / "source").mkdir()
@@ -132,8 +103,6 @@ def run_one(zip_path: Path, sample: Path, homework: str, group: Path | None, mem
         (root / "submission").mkdir()
         shutil.copy(sample, root / "submission" / f"{homework}.ipynb")
         env = dict(os.environ, AUTOGRADER_ROOT=str(root), ASSIGNKIT=str(ASSIGNKIT))
-        if sandbox_uid:
-            env["PYTHONPATH"] = str(_sandbox_uid_patch(root, sandbox_uid))
         def join_groups() -> None:
             for g in (group, memory):
                 if g:
@@ -184,8 +153,6 @@ def main() -> None:
     parser.add_argument("--container-memory", type=int, default=None, help="enforce a container memory limit, MB")
     parser.add_argument("--sample-timeout", type=float, default=660.0,
                         help="stop a sample after this many seconds (Gradescope stops at 600 by default)")
-    parser.add_argument("--sandbox-uid", type=int, default=None,
-                        help="first sandbox uid (default: the grader's 61000; pick a free one on a shared machine)")
     args = parser.parse_args()
     group = cpu_quota_group(args.cpu)
     print(f"load average {open('/proc/loadavg').read().split()[:3]}; cpu quota "
@@ -205,8 +172,7 @@ def main() -> None:
                     if args.container_memory and memory is None:
                         sys.exit("cannot make a cgroup v1 memory group here; run as root on a cgroup v1 machine")
                     try:
-                        r = run_one(zip_path, sample, homework, group, memory, args.sandbox_uid,
-                                    args.sample_timeout)
+                        r = run_one(zip_path, sample, homework, group, memory, args.sample_timeout)
                     finally:
                         if memory:
                             kill_group(memory)
