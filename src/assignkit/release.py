@@ -48,9 +48,10 @@ def nbgrader_config(course: Course) -> Config:
         config.merge(loader.load_config())
     config.CourseDirectory.root = str(course.root)
     config.CourseDirectory.db_url = f"sqlite:///{course.gradebook}"
-    # The instructor's cell timings (JupyterLab's "record timing") stay out of what students get, beside
-    # nbconvert's own fields
-    cleared = config.ClearOutput.get("remove_metadata_fields", {"collapsed", "scrolled"})
+    # Cell timings (metadata.execution: JupyterLab's "record timing") are cleared with the outputs, so the
+    # instructor's never reach students; on top of the fields the course or nbconvert already clears
+    default = config.ClearOutputPreprocessor.get("remove_metadata_fields", {"collapsed", "scrolled"})
+    cleared = config.ClearOutput.get("remove_metadata_fields", default)
     config.ClearOutput.remove_metadata_fields = set(cleared) | {"execution"}
     return config
 
