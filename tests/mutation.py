@@ -7,6 +7,7 @@ import copy
 import importlib.util
 import shutil
 from pathlib import Path
+from types import ModuleType
 from typing import NamedTuple
 
 import nbformat
@@ -72,12 +73,18 @@ class GradedClass(NamedTuple):
     results: dict[str, SubmissionResult]  # by student
 
 
-def mutants_of(root: Path, homework: str) -> list[Mutant]:
-    """MUTANTS + CASCADES of tests/<folder>/mutants.py."""
+def mutants_module(root: Path, homework: str) -> ModuleType:
+    """tests/<folder>/mutants.py of `homework` (its MUTANTS and CASCADES)."""
     folder = MUTANT_FOLDERS[homework]
     spec = importlib.util.spec_from_file_location(f"{folder}_mutants", root / "tests" / folder / "mutants.py")
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
+    return module
+
+
+def mutants_of(root: Path, homework: str) -> list[Mutant]:
+    """MUTANTS + CASCADES of tests/<folder>/mutants.py."""
+    module = mutants_module(root, homework)
     return module.MUTANTS + module.CASCADES
 
 

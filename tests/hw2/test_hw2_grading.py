@@ -4,7 +4,6 @@ exactly its question (hw2 has no CASCADES: no question calls another's answer)."
 
 from __future__ import annotations
 
-import importlib.util
 from pathlib import Path
 
 import nbformat
@@ -12,13 +11,11 @@ import pytest
 
 from assignkit.harvest import load_questions
 from assignkit.layout import Course
-from mutation import mutant_problems
+from mutation import mutant_problems, mutants_module
 
 ROOT = Path(__file__).resolve().parents[2]
 HW = "hw2_dnn"
-_spec = importlib.util.spec_from_file_location("hw2_mutants", Path(__file__).with_name("mutants.py"))
-mutants = importlib.util.module_from_spec(_spec)
-_spec.loader.exec_module(mutants)
+mutants = mutants_module(ROOT, HW)
 
 
 def test_mutants_apply_exactly_once_and_cover_every_question():
